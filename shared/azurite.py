@@ -1,0 +1,88 @@
+"""Start and stop the Azurite storage emulator installed in the repo's node_modules/."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from .settings import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+# Azurite's well-known development account (public, documented by Microsoft; not a secret).
+DEV_ACCOUNT = "devstoreaccount1"
+DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex((host, port)) == 0
+
+
+def connection_string(blob_port: int = 10000, queue_port: int = 10001) -> str:
+    """Connection string for an Azurite on 127.0.0.1 with these ports."""
+    return (f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
+            f"BlobEndpoint=http://127.0.0.1:{blob_port}/{DEV_ACCOUNT};"
+            f"QueueEndpoint=http://127.0.0.1:{queue_port}/{DEV_ACCOUNT};")
+
+
+def azurite_binary() -> str:
+    local = PROJECT_ROOT / "node_modules" / ".bin" / "azurite"
+    if local.exists():
+        return str(local)
+    found = shutil.which("azurite")
+    if found:
+        return found
+    raise FileNotFoundError("Azurite is not installed: run 'make install' (it runs 'npm ci' in the repo).")
+
+
+class Azurite:
+    """An Azurite process with its data under ``location``; reuses one already listening."""
+
+    def __init__(self, location: Path, blob_port: int = 10000, queue_port: int = 10001, table_port: int = 10002):
+        self.location = Path(location)
+        self.ports = (blob_port, queue_port, table_port)
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def connection_string(self) -> str:
+        return connection_string(self.ports[0], self.ports[1])
+
+    def start(self, timeout_s: float = 30.0) -> Azurite:
+        if port_open(self.ports[0]) and port_open(self.ports[1]):
+            log.info("Azurite already listening on 127.0.0.1:%d; using it", self.ports[0])
+            return self
+        self.location.mkdir(parents=True, exist_ok=True)
+        cmd = [azurite_binary(), "--silent", "--skipApiVersionCheck", "--loose", "--disableTelemetry",
+               "--location", str(self.location),
+               "--blobHost", "127.0.0.1", "--blobPort", str(self.ports[0]),
+               "--queueHost", "127.0.0.1", "--queuePort", str(self.ports[1]),
+               "--tableHost", "127.0.0.1", "--tablePort", str(self.ports[2])]
+        log_file = open(self.location / "azurite.log", "ab")  # noqa: SIM115 - lives as long as the process
+        self.process = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+                                        env={**os.environ})
+        deadline = time.time() + timeout_s
+        while not (port_open(self.ports[0]) and port_open(self.ports[1])):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"Azurite exited with {self.process.returncode}; see {self.location}/azurite.log")
+            if time.time() > deadline:
+                self.stop()
+                raise TimeoutError(f"Azurite did not listen within {timeout_s:.0f} s")
+            time.sleep(0.2)
+        log.info("Azurite started (pid %d), data in %s", self.process.pid, self.location)
+        return self
+
+    def stop(self) -> None:
+        """Stop Azurite if this object started it."""
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.process = None

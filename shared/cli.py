@@ -1,0 +1,229 @@
+"""``voiceid``: run the pipeline locally, enrol, identify, look at results.
+
+Run ``voiceid --help`` or ``voiceid COMMAND --help``; every command has examples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+from pathlib import Path
+
+from . import contract
+from .settings import PROJECT_ROOT
+
+AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".webm", ".mp4", ".mov", ".mkv",
+                  ".amr", ".wma", ".aif", ".aiff"}
+
+EPILOG = """examples:
+  voiceid up                                  # Azurite + local Functions host (Ctrl-C stops both)
+  voiceid enroll ~/voices                     # a folder of speaker folders: ~/voices/<speaker>/<file>
+  voiceid enroll ~/voices/ann                 # one speaker folder (speaker = folder name)
+  voiceid enroll clip.wav --name "Ann Lee"    # one file for a named speaker
+  voiceid identify call.wav                   # who is it? (best matches or "unknown")
+  voiceid identify call.wav --claim "Ann Lee" # is it Ann Lee? (accept/reject)
+  voiceid speakers                            # who is enrolled
+  voiceid results --prefix identify/          # recent results as a table
+  voiceid demo                                # the whole story on real speech, then stop
+
+Storage: AzureWebJobsStorage (default UseDevelopmentStorage=true, the local Azurite).
+"""
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("azure", "speechbrain", "urllib3"):  # per-request HTTP logs drown the host's own lines
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from .azurite import Azurite
+    from .localhost.host import run_host
+
+    _setup_logging(True)
+    azurite = Azurite(PROJECT_ROOT / ".azurite").start()
+    try:
+        run_host(PROJECT_ROOT)
+    finally:
+        azurite.stop()
+    return 0
+
+
+def cmd_host(args: argparse.Namespace) -> int:
+    from .localhost.host import run_host
+
+    _setup_logging(True)
+    run_host(Path(args.app_root).resolve())
+    return 0
+
+
+def collect_enroll_files(path: Path, name: str | None) -> list[tuple[str, Path]]:
+    """(blob name, file) pairs for ``voiceid enroll PATH``; see the command's help for the three shapes."""
+    if path.is_file():
+        return [(f"{name}/{path.name}" if name else path.name, path)]
+    if not path.is_dir():
+        raise SystemExit(f"voiceid: {path} does not exist")
+    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    if files:
+        speaker = name or path.name
+        return [(f"{speaker}/{f.name}", f) for f in files]
+    if name:
+        raise SystemExit("voiceid: --name applies to one file or one speaker folder, not a folder of speakers")
+    pairs = []
+    for folder in sorted(p for p in path.iterdir() if p.is_dir()):
+        pairs += [(f"{folder.name}/{f.name}", f) for f in sorted(folder.iterdir())
+                  if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES]
+    if not pairs:
+        raise SystemExit(f"voiceid: no audio files in {path} (expected <speaker>/<file> inside it)")
+    return pairs
+
+
+def upload_and_wait(client, container: str, pairs: list[tuple[str, Path]], *, wait: bool,
+                    timeout_s: float) -> list[dict]:
+    """Upload every file (progress bar), then wait for each result (progress bar)."""
+    from tqdm import tqdm
+
+    etags = {}
+    for blob, path in tqdm(pairs, desc="upload", unit="file", disable=len(pairs) < 2):
+        etags[blob] = client.upload(container, blob, path)
+    if not wait:
+        return []
+    return [client.wait_result(container, blob, etags[blob], timeout_s)
+            for blob, _ in tqdm(pairs, desc="results", unit="file", disable=len(pairs) < 2)]
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    from .client import VoiceId
+    from .table import results_table
+
+    pairs = collect_enroll_files(Path(args.path), args.name)
+    docs = upload_and_wait(VoiceId(), contract.ENROLL, pairs, wait=not args.no_wait, timeout_s=args.timeout)
+    if not docs:
+        print(f"uploaded {len(pairs)} file(s); results will appear under results/enroll/")
+        return 0
+    print(results_table(docs))
+    bad = [d for d in docs if d["status"] != "ok"]
+    for d in bad:
+        print(f"{d['blob']}: {d['error']['message']} -> {d['error']['hint']}", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def cmd_identify(args: argparse.Namespace) -> int:
+    from .client import VoiceId
+    from .table import results_table
+
+    client = VoiceId()
+    path = Path(args.file)
+    if not path.is_file():
+        raise SystemExit(f"voiceid: {path} is not a file")
+    doc = client.verify(path, args.claim, args.timeout) if args.claim else client.identify(path, args.timeout)
+    if args.json:
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        print(results_table([doc]))
+        if doc["status"] != "ok":
+            print(f"{doc['error']['message']} -> {doc['error']['hint']}", file=sys.stderr)
+    return 0 if doc["status"] == "ok" else 1
+
+
+def cmd_speakers(args: argparse.Namespace) -> int:
+    from .client import VoiceId
+    from .table import format_table
+
+    rows = VoiceId().speakers()
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        print(format_table(("speaker", "voiceprints", "model"), [(r["speaker"], r["voiceprints"], r["model_id"])
+                                                               for r in rows]) if rows else "no speakers enrolled")
+    return 0
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    from .client import VoiceId
+    from .table import results_table
+
+    docs = VoiceId().results(args.prefix, args.limit)
+    print(json.dumps(docs, indent=2, ensure_ascii=False) if args.json else results_table(docs))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(Path(args.audio) if args.audio else None, Path(args.unknown) if args.unknown else None)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from .settings import Settings
+    from .storage import get_storage
+
+    get_storage(Settings.from_env().storage_connection).ensure()
+    print("containers: " + ", ".join(contract.CONTAINERS) + "; queues: " + ", ".join(contract.QUEUES))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="voiceid", description="Self-hosted voice biometrics on Azure Functions.",
+                                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func, help_text: str, epilog: str = "") -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text, epilog=epilog,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.set_defaults(func=func)
+        return p
+
+    add("up", cmd_up, "start Azurite (data in .azurite/) and the local Functions host; Ctrl-C stops both")
+    p = add("host", cmd_host, "run only the local Functions host, against AzureWebJobsStorage")
+    p.add_argument("--app-root", default=str(PROJECT_ROOT), help="folder with host.json (default: this project)")
+    p = add("enroll", cmd_enroll, "enrol speakers from a file or folder and wait for the results",
+            "PATH may be:\n  a folder of speaker folders   voices/<speaker>/<file>\n"
+            "  one speaker folder            voices/ann/   (speaker = folder name, or --name)\n"
+            "  one file                      ann.flac      (uploaded as enroll/ann.flac, or enroll/<name>/ann.flac)\n"
+            "exit status 1 when any file was rejected.")
+    p.add_argument("path")
+    p.add_argument("--name", help="speaker name for a single file or speaker folder")
+    p.add_argument("--no-wait", action="store_true", help="return after the upload")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait per result (default 300)")
+    p = add("identify", cmd_identify, "identify the speaker of FILE (or verify a --claim) and print the result",
+            "exit status 0 when a result arrived with status ok (whatever the decision), 1 when it was rejected "
+            "or failed.")
+    p.add_argument("file")
+    p.add_argument("--claim", metavar="NAME", help="verify that FILE is NAME (1:1) instead of searching (1:N)")
+    p.add_argument("--json", action="store_true", help="print the result document itself")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the result (default 120)")
+    p = add("speakers", cmd_speakers, "list enrolled speakers and their voiceprint counts")
+    p.add_argument("--json", action="store_true")
+    p = add("results", cmd_results, "show recent result documents")
+    p.add_argument("--prefix", help="only results under this prefix, e.g. identify/ or enroll/ann/")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true")
+    p = add("demo", cmd_demo, "start everything, enrol and identify real speech, print the results, stop")
+    p.add_argument("--audio", help="folder of speaker folders (default: ../shared/data/librispeech-multi)")
+    p.add_argument("--unknown", help="folder of speaker folders never enrolled "
+                                     "(default: ../shared/data/librispeech-single when present)")
+    add("init", cmd_init, "create the containers and queues of the storage contract (idempotent)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command not in ("up", "host", "demo"):
+        _setup_logging(False)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except TimeoutError as exc:
+        print(f"voiceid: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    threading.current_thread().name = "cli"
+    sys.exit(main())

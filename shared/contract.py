@@ -1,0 +1,24 @@
+"""The storage contract: container and queue names that scripts and operators rely on.
+
+Changing any of these breaks users; docs/architecture.md documents them.
+"""
+
+from __future__ import annotations
+
+ENROLL = "enroll"  # enroll/<speaker>/<file> or enroll/<speaker>.<ext>
+IDENTIFY = "identify"  # identify/<file> (1:N) or identify/<claimed>/<file> (1:1)
+RESULTS = "results"  # results/<container>/<blob>.json, one per input blob
+GALLERY = "gallery"  # gallery/<model key>/shard-NNNN.npz, packed voiceprints
+MATCH_STATE = "match-state"  # probes and shard partials of requests in flight
+MATCH_QUEUE = "match-jobs"  # one message per (request, shard)
+POISON_SUFFIX = "-poison"
+HOSTS = "azure-webjobs-hosts"  # blob receipts, as the Functions host keeps them
+BLOB_POISON_QUEUE = "webjobs-blobtrigger-poison"  # blobs whose trigger failed poisonBlobThreshold times
+
+CONTAINERS = (ENROLL, IDENTIFY, RESULTS, GALLERY, MATCH_STATE)
+QUEUES = (MATCH_QUEUE, MATCH_QUEUE + POISON_SUFFIX, BLOB_POISON_QUEUE)
+
+
+def result_blob_name(container: str, blob: str) -> str:
+    """Where the result of ``<container>/<blob>`` lives inside ``results``."""
+    return f"{container}/{blob}.json"

@@ -1,0 +1,47 @@
+"""Enrolment: ``enroll/<speaker>/<file>`` or ``enroll/<speaker>.<ext>`` -> a voiceprint and a result."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from . import contract, results
+from .errors import PermanentError
+from .gallery import Gallery, Voiceprint, voiceprint_id
+from .names import parse_enroll, speaker_key
+from .pipeline import BlobInput, embed_input
+from .settings import Settings
+from .storage import get_storage
+
+log = logging.getLogger(__name__)
+
+
+def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
+    """Add a voiceprint for the blob's speaker and write the enroll result.
+
+    Bad input ends as a ``rejected`` result; storage trouble raises
+    :class:`~shared.errors.TransientError` so the host retries.
+    """
+    start = time.time()
+    storage = get_storage(settings.storage_connection)
+    model_id = None
+    try:
+        target = parse_enroll(inp.blob)
+        emb = embed_input(inp, settings)
+        model_id = emb.model.id
+        vp = Voiceprint(
+            voiceprint_id=voiceprint_id(contract.ENROLL, inp.blob), key=speaker_key(target.speaker),
+            speaker=target.speaker, embedding=emb.vector, blob=f"{contract.ENROLL}/{inp.blob}",
+            etag=inp.etag, sha256=inp.sha256, duration_s=emb.audio_s, created_at=results.now_iso(),
+        )
+        speaker = Gallery(storage, emb.model, settings.shard_count).add(vp)
+        timings = {"decode": emb.decode_ms, "embed": emb.embed_ms, "total": results.ms_since(start)}
+        doc = results.base("enroll", contract.ENROLL, inp.blob, inp.etag, model_id=model_id, timings_ms=timings,
+                           request_id=inp.request_id, speaker=speaker, voiceprint_id=vp.voiceprint_id,
+                           audio_s=emb.audio_s)
+    except PermanentError as err:
+        doc = results.failure("enroll", contract.ENROLL, inp.blob, inp.etag, err, status="rejected",
+                              model_id=model_id, timings_ms={"total": results.ms_since(start)},
+                              request_id=inp.request_id)
+    results.write(storage, contract.ENROLL, inp.blob, doc)
+    return doc

@@ -1,0 +1,42 @@
+"""The two kinds of failure the pipeline knows.
+
+A :class:`PermanentError` can never succeed on retry (bad audio, a bad blob name):
+the function writes a ``rejected`` result at once and returns normally, so the
+trigger is completed. A :class:`TransientError` (storage throttled, a timeout)
+is raised out of the function so that the host retries it; after the last retry
+an ``error`` result is written for an operator.
+"""
+
+from __future__ import annotations
+
+
+class VoiceIdError(Exception):
+    """Base class: every error carries a stable ``code``, a message and a ``hint``."""
+
+    code = "internal"
+    hint = "Retry later; if it persists, an operator should read the host log."
+
+    def __init__(self, message: str, *, code: str | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        if hint:
+            self.hint = hint
+
+    def as_dict(self) -> dict[str, str]:
+        """The ``error`` object of a result document."""
+        return {"code": self.code, "message": self.message, "hint": self.hint}
+
+
+class PermanentError(VoiceIdError):
+    """The input cannot be used; the sender must fix it. Never retried."""
+
+    code = "rejected"
+    hint = "Fix the input and upload it again."
+
+
+class TransientError(VoiceIdError):
+    """A failure that may pass (storage, timeouts). The host retries it."""
+
+    code = "transient"

@@ -1,0 +1,94 @@
+"""Fan-in: when every shard of a request has its partial, write the one result document.
+
+Any worker may be the last; each checks after writing its partial. Two workers
+finishing together write the same document to the same name, so there is still
+exactly one. A request whose input blob was re-uploaded meanwhile (new ETag) is
+dropped: the new upload has its own request and will write the result.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from . import contract, results
+from .errors import VoiceIdError
+from .identify import partial_prefix
+from .names import speaker_key
+from .records import MatchJob, ShardPartial
+from .scoring import identify_decision, top_k, verify_decision
+from .settings import Settings
+from .storage import Storage
+
+log = logging.getLogger(__name__)
+
+
+def already_done(storage: Storage, job: MatchJob) -> bool:
+    """True when this request's result document exists."""
+    doc = storage.read_json(contract.RESULTS, contract.result_blob_name(contract.IDENTIFY, job.blob))
+    return doc is not None and doc.get("request_id") == job.request_id
+
+
+def assemble(job: MatchJob, partials: list[ShardPartial], settings: Settings) -> dict:
+    """The result document of a request from all its shard partials (pure)."""
+    timings = {"decode": job.decode_ms, "embed": job.embed_ms,
+               "match": max((p.match_ms for p in partials), default=0.0),
+               "total": results.ms_since(job.received_at)}
+    common = {"model_id": job.model_id, "timings_ms": timings, "request_id": job.request_id,
+              "audio_s": job.audio_s, "threshold": settings.match_threshold}
+    merged = [c for p in partials for c in p.candidates]
+    scored = sum(p.scored for p in partials)
+    if job.kind == "verify":
+        claimed_key = speaker_key(job.claimed or "")
+        mine = [c for c in merged if c.key == claimed_key]
+        score = round(mine[0].score, 4) if mine else None
+        return results.base("verify", contract.IDENTIFY, job.blob, job.etag, **common,
+                            claimed=mine[0].speaker if mine else job.claimed,
+                            decision=verify_decision(score, settings.match_threshold), score=score,
+                            reason=None if mine else "not_enrolled")
+    ranked = top_k(merged, settings.top_k)
+    return results.base("identify", contract.IDENTIFY, job.blob, job.etag, **common,
+                        candidates=[c.public() for c in ranked],
+                        decision=identify_decision(ranked, settings.match_threshold), voiceprints_scored=scored)
+
+
+def _read_partials(storage: Storage, job: MatchJob) -> list[ShardPartial] | None:
+    items = list(storage.list(contract.MATCH_STATE, prefix=partial_prefix(job.request_id)))
+    if len(items) < len(job.shards):
+        return None
+    partials = []
+    for item in items:
+        got = storage.read(contract.MATCH_STATE, item.name)
+        if got is None:  # another worker finished and cleaned up meanwhile
+            return None
+        partials.append(ShardPartial.from_json(got[0]))
+    return partials
+
+
+def try_finish(storage: Storage, job: MatchJob, settings: Settings) -> bool:
+    """Write the result if all partials are in; True when this call wrote it."""
+    partials = _read_partials(storage, job)
+    if partials is None:
+        return False
+    current = storage.etag(contract.IDENTIFY, job.blob)
+    if current is not None and current != job.etag:
+        log.info("identify/%s was re-uploaded; dropping stale request %s", job.blob, job.request_id)
+    else:
+        results.write(storage, contract.IDENTIFY, job.blob, assemble(job, partials, settings))
+    cleanup(storage, job.request_id)
+    return True
+
+
+def cleanup(storage: Storage, request_id: str) -> None:
+    """Delete a finished request's probe embedding and partials (biometric data is not kept)."""
+    for item in list(storage.list(contract.MATCH_STATE, prefix=f"{request_id}/")):
+        storage.delete(contract.MATCH_STATE, item.name)
+
+
+def write_error(storage: Storage, job: MatchJob, err: VoiceIdError, *, status: str) -> None:
+    """The result of a request that cannot finish: the sender is told, an operator can look."""
+    doc = results.failure(job.kind, contract.IDENTIFY, job.blob, job.etag, err, status=status,
+                          model_id=job.model_id, timings_ms={"total": results.ms_since(job.received_at)},
+                          request_id=job.request_id)
+    results.write(storage, contract.IDENTIFY, job.blob, doc)
+    cleanup(storage, job.request_id)
+

@@ -1,0 +1,61 @@
+"""Identification: ``identify/<file>`` (1:N) or ``identify/<claimed>/<file>`` (1:1) -> match jobs.
+
+The trigger embeds the probe once, stores the embedding in ``match-state`` and
+returns one match job per shard to score (every shard for 1:N, the claimed
+speaker's shard for 1:1). The jobs leave through the function's queue output
+binding, so they are sent only if the function succeeds.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+
+import numpy as np
+
+from . import contract, results
+from .errors import PermanentError
+from .gallery import shard_of
+from .names import IdentifyTarget, parse_identify, speaker_key
+from .pipeline import BlobInput, embed_input
+from .records import MatchJob
+from .settings import Settings
+from .storage import get_storage
+
+
+def probe_blob(request_id: str) -> str:
+    return f"{request_id}/probe.npy"
+
+
+def partial_prefix(request_id: str) -> str:
+    return f"{request_id}/partial-"
+
+
+def handle_identify(inp: BlobInput, settings: Settings) -> list[str]:
+    """Embed the probe and return the match-job messages; bad input ends as a ``rejected`` result."""
+    start = time.time()
+    storage = get_storage(settings.storage_connection)
+    target: IdentifyTarget | None = None
+    try:
+        target = parse_identify(inp.blob)
+        emb = embed_input(inp, settings)
+    except PermanentError as err:
+        kind = target.kind if target else ("verify" if "/" in inp.blob else "identify")
+        doc = results.failure(kind, contract.IDENTIFY, inp.blob, inp.etag, err, status="rejected",
+                              timings_ms={"total": results.ms_since(start)}, request_id=inp.request_id)
+        results.write(storage, contract.IDENTIFY, inp.blob, doc)
+        return []
+    buf = io.BytesIO()
+    np.save(buf, emb.vector, allow_pickle=False)
+    storage.write(contract.MATCH_STATE, probe_blob(inp.request_id), buf.getvalue())
+    if target.claimed is None:
+        shards = tuple(range(settings.shard_count))
+    else:
+        shards = (shard_of(speaker_key(target.claimed), settings.shard_count),)
+    return [
+        MatchJob(request_id=inp.request_id, kind=target.kind, blob=inp.blob, etag=inp.etag, shard=s,
+                 shards=shards, model_id=emb.model.id, probe=probe_blob(inp.request_id),
+                 claimed=target.claimed, received_at=start, audio_s=emb.audio_s,
+                 decode_ms=emb.decode_ms, embed_ms=emb.embed_ms).to_json()
+        for s in shards
+    ]

@@ -1,0 +1,96 @@
+"""Discover function folders and invoke their ``main`` with Azure's binding objects."""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import inspect
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+
+from ..storage import Storage
+
+
+class Out(func.Out):
+    """The value holder an output binding receives (as the Python worker passes it)."""
+
+    def __init__(self) -> None:
+        self._value: Any = None
+
+    def set(self, val: Any) -> None:
+        self._value = val
+
+    def get(self) -> Any:
+        return self._value
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One function folder: its trigger, its output bindings and its ``main``."""
+
+    name: str
+    trigger: dict
+    outputs: tuple[dict, ...]
+    main: Any
+
+    @property
+    def function_id(self) -> str:
+        """The id Azure uses in blob receipts and poison messages."""
+        return f"Host.Functions.{self.name}"
+
+
+def discover(app_root: Path) -> list[FunctionSpec]:
+    """Every folder of ``app_root`` with a ``function.json``, imported and checked."""
+    if str(app_root) not in sys.path:
+        sys.path.insert(0, str(app_root))
+    specs = []
+    for fj in sorted(app_root.glob("*/function.json")):
+        config = json.loads(fj.read_text())
+        if config.get("disabled"):
+            continue
+        bindings = config["bindings"]
+        triggers = [b for b in bindings if b["type"].endswith("Trigger")]
+        if len(triggers) != 1:
+            raise ValueError(f"{fj}: expected exactly one trigger binding, found {len(triggers)}")
+        module = importlib.import_module(fj.parent.name)
+        main = getattr(module, config.get("entryPoint", "main"))
+        params = set(inspect.signature(main).parameters)
+        names = {b["name"] for b in bindings}
+        if params != names:
+            raise ValueError(f"{fj}: main() parameters {sorted(params)} must equal binding names {sorted(names)}")
+        outputs = tuple(b for b in bindings if b.get("direction") == "out")
+        specs.append(FunctionSpec(name=fj.parent.name, trigger=triggers[0], outputs=outputs, main=main))
+    return specs
+
+
+def encode_message(text: str, encoding: str) -> str:
+    """A queue message body as the Functions host writes it (``messageEncoding``)."""
+    if encoding == "base64":
+        return base64.b64encode(text.encode("utf-8")).decode("ascii")
+    return text
+
+
+def decode_message(content: str, encoding: str) -> bytes:
+    if encoding == "base64":
+        return base64.b64decode(content)
+    return content.encode("utf-8")
+
+
+def invoke(spec: FunctionSpec, trigger_value: Any, storage: Storage, encoding: str) -> None:
+    """Call ``main``; only when it succeeds are its output bindings written (Azure's order)."""
+    outs = {b["name"]: Out() for b in spec.outputs}
+    spec.main(**{spec.trigger["name"]: trigger_value}, **outs)
+    for binding in spec.outputs:
+        value = outs[binding["name"]].get()
+        if value is None:
+            continue
+        if binding["type"] != "queue":
+            raise ValueError(f"{spec.name}: output binding type {binding['type']!r} is not supported locally")
+        for item in value if isinstance(value, list) else [value]:
+            text = item if isinstance(item, str) else item.decode("utf-8")
+            storage.send(binding["queueName"], encode_message(text, encoding))

@@ -1,0 +1,85 @@
+"""The local host's main loop: discover functions, listen, stop cleanly on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+
+from ..hostconfig import load_host_config
+from ..settings import Settings
+from ..storage import get_storage
+from .blob_listener import BlobListener
+from .functions import discover
+from .queue_listener import QueueListener
+
+log = logging.getLogger("voiceid.host")
+READY_LINE = "voiceid host ready"
+
+
+def load_local_settings(app_root: Path) -> None:
+    """Put ``local.settings.json`` Values into the environment, as Core Tools does (env wins)."""
+    path = app_root / "local.settings.json"
+    if path.is_file():
+        for key, value in json.loads(path.read_text()).get("Values", {}).items():
+            os.environ.setdefault(key, str(value))
+
+
+def run_host(app_root: Path, stop: threading.Event | None = None, *, warm: bool = True,
+             host_id: str = "voiceid-local") -> None:
+    """Run until ``stop`` is set (or SIGINT/SIGTERM): in-flight work finishes first."""
+    load_local_settings(app_root)
+    settings = Settings.from_env()
+    config = load_host_config(app_root / "host.json")
+    storage = get_storage(settings.storage_connection)
+    storage.ensure()
+    log.info("settings: %r", settings)
+    if warm:  # load the model before taking work, so the first request is not slow
+        from ..embedding import get_embedder
+
+        get_embedder(settings)
+    listeners: list[BlobListener | QueueListener] = []
+    for spec in discover(app_root):
+        kind = spec.trigger["type"]
+        if kind == "blobTrigger":
+            listeners.append(BlobListener(
+                spec, storage, host_id=host_id, parallelism=config.blobs.max_degree_of_parallelism,
+                poison_threshold=config.blobs.poison_blob_threshold, encoding=config.queues.message_encoding))
+        elif kind == "queueTrigger":
+            listeners.append(QueueListener(spec, storage, config.queues))
+        else:
+            log.warning("function %s: trigger %s is not served by the local host", spec.name, kind)
+        log.info("function %s: %s %s", spec.name, kind, spec.trigger.get("path") or spec.trigger.get("queueName"))
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+    threads = [threading.Thread(target=_loop, args=(lst, stop), daemon=True, name=f"listen-{lst.spec.name}")
+               for lst in listeners]
+    for t in threads:
+        t.start()
+    log.info(READY_LINE)
+    stop.wait()
+    log.info("stopping: no new work is taken; waiting for work in flight")
+    for t in threads:
+        t.join(timeout=5)
+    for lst in listeners:
+        lst.shutdown(wait=True)
+    log.info("host stopped")
+
+
+def _loop(listener: BlobListener | QueueListener, stop: threading.Event) -> None:
+    """Poll until stopped; storage outages are logged and waited out, never fatal."""
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            started = listener.poll_once()
+            delay = listener.next_delay(started) if isinstance(listener, QueueListener) else listener.poll_s
+        except Exception as exc:
+            log.warning("%s: polling failed (%s: %s); retrying", listener.spec.name, type(exc).__name__,
+                        str(exc).splitlines()[0][:200] if str(exc) else "")
+            delay = min(max(delay, 1.0) * 2, 30.0)
+        stop.wait(delay)

@@ -1,0 +1,125 @@
+"""Queue trigger delivery, as the Functions host does it.
+
+Azure has two different timeouts, and so does this listener:
+
+* the **lease**: a received message is invisible for ``LEASE_S`` and the lease is
+  renewed every half of it while the function runs, so a long job is not
+  delivered twice;
+* host.json's ``visibilityTimeout``: after a *failure*, the delay before the
+  message becomes visible again for a retry.
+
+A message is retried until its dequeue count reaches ``maxDequeueCount``; then it
+is copied, body intact, to ``<queue>-poison`` and deleted. Up to ``batchSize``
+messages are fetched at once and a new batch is fetched when fewer than
+``newBatchThreshold`` are in flight. Empty polls back off up to ``maxPollingInterval``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from azure.functions.queue import QueueMessage as FunctionQueueMessage
+from azure.storage.queue import QueueMessage
+
+from ..hostconfig import QueueOptions
+from ..storage import Storage
+from .functions import FunctionSpec, decode_message, invoke
+
+log = logging.getLogger("voiceid.host")
+LEASE_S = 60
+
+
+class QueueListener:
+    """Delivers messages of one queue to one function."""
+
+    def __init__(self, spec: FunctionSpec, storage: Storage, options: QueueOptions):
+        self.spec = spec
+        self.storage = storage
+        self.options = options
+        self.queue_name = spec.trigger["queueName"]
+        self.client = storage.queues.get_queue_client(self.queue_name)
+        self.poison = storage.queues.get_queue_client(self.queue_name + "-poison")
+        self.limit = options.batch_size + options.new_batch_threshold
+        self.pool = ThreadPoolExecutor(max_workers=self.limit, thread_name_prefix=spec.name)
+        self.inflight = 0
+        self.lock = threading.Lock()
+        self.backoff = 0.1
+
+    def poll_once(self) -> int:
+        """Fetch a batch if there is room; returns how many messages were started."""
+        with self.lock:
+            room = self.limit - self.inflight
+            if self.inflight > self.options.new_batch_threshold or room <= 0:
+                return 0
+        count = min(self.options.batch_size, room, 32)
+        messages = list(self.client.receive_messages(max_messages=count, visibility_timeout=LEASE_S))
+        for msg in messages[:count]:
+            if msg.dequeue_count > self.options.max_dequeue_count:
+                self._to_poison(msg, msg.pop_receipt)  # e.g. a host died during its last try
+                continue
+            with self.lock:
+                self.inflight += 1
+            self.pool.submit(self._deliver, msg)
+        return len(messages)
+
+    def next_delay(self, started: int) -> float:
+        """Exponential back-off on empty polls, as the host does, capped by maxPollingInterval."""
+        self.backoff = 0.1 if started else min(self.backoff * 2, self.options.max_polling_interval_s)
+        return self.backoff
+
+    def _deliver(self, msg: QueueMessage) -> None:
+        receipt = {"pop": msg.pop_receipt}
+        stop = threading.Event()
+        renewer = threading.Thread(target=self._renew, args=(msg, receipt, stop), daemon=True)
+        renewer.start()
+        started = time.perf_counter()
+        try:
+            qm = FunctionQueueMessage(
+                id=msg.id, body=decode_message(msg.content, self.options.message_encoding),
+                dequeue_count=msg.dequeue_count, expiration_time=msg.expires_on,
+                insertion_time=msg.inserted_on, time_next_visible=msg.next_visible_on, pop_receipt=msg.pop_receipt)
+            log.info("Executing 'Functions.%s' (Reason='New queue message detected on %s', Id=%s, "
+                     "DequeueCount=%d)", self.spec.name, self.queue_name, msg.id, msg.dequeue_count)
+            invoke(self.spec, qm, self.storage, self.options.message_encoding)
+            stop.set()
+            renewer.join()
+            self.client.delete_message(msg.id, receipt["pop"])
+            log.info("Executed 'Functions.%s' (Succeeded, Id=%s, Duration=%.0fms)", self.spec.name, msg.id,
+                     (time.perf_counter() - started) * 1000)
+        except Exception as exc:
+            stop.set()
+            renewer.join()
+            self._failed(msg, receipt["pop"], exc)
+        finally:
+            with self.lock:
+                self.inflight -= 1
+
+    def _renew(self, msg: QueueMessage, receipt: dict, stop: threading.Event) -> None:
+        while not stop.wait(LEASE_S / 2):
+            try:
+                reply = self.client.update_message(msg.id, receipt["pop"], visibility_timeout=LEASE_S)
+                receipt["pop"] = reply.pop_receipt
+            except Exception as exc:  # lost the lease: the message may be delivered again
+                log.warning("could not renew the lease of message %s: %s", msg.id, exc)
+
+    def _failed(self, msg: QueueMessage, pop: str, exc: Exception) -> None:
+        log.warning("Executed 'Functions.%s' (Failed, Id=%s, DequeueCount=%d/%d): %s: %s", self.spec.name,
+                    msg.id, msg.dequeue_count, self.options.max_dequeue_count, type(exc).__name__, exc)
+        try:
+            if msg.dequeue_count >= self.options.max_dequeue_count:
+                self._to_poison(msg, pop)
+            else:
+                self.client.update_message(msg.id, pop, visibility_timeout=int(self.options.visibility_timeout_s))
+        except Exception as again:  # storage down: the lease expires and the message comes back
+            log.error("could not release message %s: %s", msg.id, again)
+
+    def _to_poison(self, msg: QueueMessage, pop: str) -> None:
+        self.poison.send_message(msg.content)
+        self.client.delete_message(msg.id, pop)
+        log.error("message %s moved to %s-poison after %d deliveries", msg.id, self.queue_name, msg.dequeue_count)
+
+    def shutdown(self, wait: bool) -> None:
+        self.pool.shutdown(wait=wait, cancel_futures=True)

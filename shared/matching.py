@@ -1,0 +1,90 @@
+"""Match worker: score one probe against one gallery shard, then try the fan-in.
+
+Idempotent by construction: the partial of (request, shard) has a fixed name, and
+a job whose request already has its result is acknowledged without work, so a
+message delivered twice still yields exactly one result document.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+
+import numpy as np
+
+from . import contract, fanin
+from .embedding import ModelInfo
+from .errors import PermanentError, TransientError, VoiceIdError
+from .gallery import Gallery
+from .identify import partial_prefix
+from .names import speaker_key
+from .records import Candidate, MatchJob, ShardPartial
+from .scoring import speaker_scores, top_k
+from .settings import Settings
+from .storage import Storage, get_storage
+
+log = logging.getLogger(__name__)
+
+
+def score_shard(job: MatchJob, probe: np.ndarray, gallery: Gallery, settings: Settings) -> ShardPartial:
+    """The shard's best candidates for this probe (only the claimed speaker for 1:1)."""
+    t0 = time.perf_counter()
+    shard = gallery.load(job.shard)
+    keys = shard.keys
+    matrix = shard.matrix
+    if job.claimed is not None:
+        rows = [i for i, k in enumerate(keys) if k == speaker_key(job.claimed)]
+        keys, matrix = [keys[i] for i in rows], matrix[rows]
+    scores = speaker_scores(probe, matrix, keys, settings.score_aggregation)
+    names = {e["key"]: e["speaker"] for e in shard.entries}
+    ranked = top_k((Candidate(speaker=names[k], score=s, key=k) for k, s in scores.items()), settings.top_k)
+    return ShardPartial(request_id=job.request_id, shard=job.shard, candidates=tuple(ranked),
+                        scored=len(keys), match_ms=round((time.perf_counter() - t0) * 1000, 2))
+
+
+def _load_probe(storage: Storage, job: MatchJob) -> np.ndarray | None:
+    got = storage.read(contract.MATCH_STATE, job.probe)
+    return None if got is None else np.load(io.BytesIO(got[0]), allow_pickle=False)
+
+
+def handle_match(body: str | bytes, dequeue_count: int, max_dequeue_count: int, settings: Settings) -> None:
+    """Process one ``match-jobs`` message.
+
+    On the last allowed delivery a failure also writes an ``error`` result, so the
+    sender is never left waiting; the host then moves the message to the poison queue.
+    """
+    try:
+        job = MatchJob.from_json(body)
+    except PermanentError as err:
+        log.error("dropping malformed match job: %s", err.message)
+        return
+    storage = get_storage(settings.storage_connection)
+    try:
+        _process(storage, job, settings)
+    except VoiceIdError as err:
+        if isinstance(err, PermanentError) or dequeue_count >= max_dequeue_count:
+            fanin.write_error(storage, job, err, status="error")
+        if isinstance(err, TransientError):
+            raise
+    except Exception as exc:
+        if dequeue_count >= max_dequeue_count:
+            fanin.write_error(storage, job, TransientError(f"{type(exc).__name__}: {exc}"), status="error")
+        raise
+
+
+def _process(storage: Storage, job: MatchJob, settings: Settings) -> None:
+    if fanin.already_done(storage, job):
+        log.info("request %s already has its result; duplicate job for shard %d ignored", job.request_id, job.shard)
+        return
+    probe = _load_probe(storage, job)
+    if probe is None:
+        if fanin.already_done(storage, job):
+            return
+        raise PermanentError("the probe embedding of this request is missing", code="match.probe_missing",
+                             hint="Upload the file again.")
+    gallery = Gallery(storage, ModelInfo.from_id(job.model_id, dim=int(probe.shape[-1])), settings.shard_count)
+    partial = score_shard(job, probe, gallery, settings)
+    storage.write(contract.MATCH_STATE, f"{partial_prefix(job.request_id)}{job.shard:04d}.json",
+                  partial.to_json().encode("utf-8"), content_type="application/json")
+    fanin.try_finish(storage, job, settings)

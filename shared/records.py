@@ -1,0 +1,86 @@
+"""Frozen records that cross process boundaries: queue messages and shard partials.
+
+Each has ``to_json``/``from_json`` so the wire format is defined in one place.
+Unknown fields in incoming JSON are ignored, so a newer producer does not break
+an older worker during a rolling deployment.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+
+from .errors import PermanentError
+
+
+def _from_dict(cls, data: dict):
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One enrolled speaker and how well the probe matches them."""
+
+    speaker: str  # display name, as first enrolled
+    score: float
+    key: str = ""  # the matching key (see names.speaker_key)
+
+    def public(self) -> dict:
+        """The ``{"speaker", "score"}`` pair that result documents carry."""
+        return {"speaker": self.speaker, "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
+class MatchJob:
+    """Score one probe against one gallery shard; the message body on ``match-jobs``."""
+
+    request_id: str
+    kind: str  # "identify" or "verify"
+    blob: str  # name inside the identify container
+    etag: str
+    shard: int
+    shards: tuple[int, ...]  # every shard this request fans out to (the fan-in waits for all)
+    model_id: str
+    probe: str  # blob in match-state holding the probe embedding
+    claimed: str | None = None
+    received_at: float = 0.0  # epoch seconds when the trigger started
+    audio_s: float = 0.0
+    decode_ms: float = 0.0
+    embed_ms: float = 0.0
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["shards"] = list(self.shards)
+        return json.dumps(data, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> MatchJob:
+        try:
+            data = json.loads(text)
+            job = _from_dict(cls, data)
+        except (ValueError, TypeError) as exc:
+            raise PermanentError(f"match job is not valid JSON of a job: {exc}", code="job.malformed",
+                                 hint="Only the identify trigger should put messages on match-jobs.") from exc
+        return cls(**{**asdict(job), "shards": tuple(job.shards)})
+
+
+@dataclass(frozen=True)
+class ShardPartial:
+    """What one match worker found in one shard; fan-in merges these."""
+
+    request_id: str
+    shard: int
+    candidates: tuple[Candidate, ...]
+    scored: int  # voiceprints compared
+    match_ms: float
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "candidates": [asdict(c) for c in self.candidates]},
+                          ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ShardPartial:
+        data = json.loads(text)
+        data["candidates"] = tuple(Candidate(**c) for c in data["candidates"])
+        return _from_dict(cls, data)

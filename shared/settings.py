@@ -1,0 +1,103 @@
+"""One settings object, read from environment variables (Azure app settings).
+
+Every knob of the product lives here with its documented default, so that an
+operator reads one table (docs/settings.md) instead of grepping the code. The
+storage connection string is a secret: it is masked in ``repr`` and never logged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+HUB_MODEL_ID = "speechbrain/spkrec-ecapa-voxceleb"
+DEV_STORAGE = "UseDevelopmentStorage=true"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TEAM_KIT_MODEL = PROJECT_ROOT.parent / "shared" / "models" / "spkrec-ecapa-voxceleb"
+
+# Interim open-set threshold on raw cosine, chosen in docs/thresholds.md from
+# ../shared/data/trials/openset-librispeech.json (bench/interim_threshold.py).
+INTERIM_COSINE_THRESHOLD = 0.50
+
+
+def default_model_source() -> str:
+    """The team kit's local ECAPA folder when it sits beside the checkout, else the hub id."""
+    return str(TEAM_KIT_MODEL) if (TEAM_KIT_MODEL / "hyperparams.yaml").is_file() else HUB_MODEL_ID
+
+
+def _mask(conn: str) -> str:
+    return re.sub(r"(AccountKey|SharedAccessSignature|sig)=[^;]+", r"\1=***", conn)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration; build it with :meth:`from_env`."""
+
+    storage_connection: str = field(default=DEV_STORAGE, repr=False)
+    model_source: str = field(default_factory=default_model_source)
+    model_cache: str = str(Path.home() / ".cache" / "voiceid" / "models")
+    device: str = "auto"
+    torch_threads: int = 0
+    shard_count: int = 4
+    top_k: int = 5
+    match_threshold: float = INTERIM_COSINE_THRESHOLD
+    score_aggregation: str = "mean"
+    min_audio_seconds: float = 1.0
+    max_audio_seconds: float = 600.0
+    max_audio_bytes: int = 200 * 1024 * 1024
+    ffmpeg_timeout_s: float = 120.0
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Read every setting from ``env`` (default ``os.environ``); unset means default."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(ENV_NAMES[f.name])
+            if raw is None or raw == "":
+                continue
+            kind = type(getattr(_DEFAULTS, f.name))
+            try:
+                values[f.name] = kind(raw)
+            except ValueError as exc:
+                raise ValueError(f"{ENV_NAMES[f.name]}={raw!r} is not a valid {kind.__name__}") from exc
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Fail early, with the variable to fix, on values the product cannot run with."""
+        if self.shard_count < 1:
+            raise ValueError("VOICEID_SHARD_COUNT must be at least 1")
+        if self.top_k < 1:
+            raise ValueError("VOICEID_TOP_K must be at least 1")
+        if self.score_aggregation not in ("mean", "max"):
+            raise ValueError("VOICEID_SCORE_AGGREGATION must be 'mean' or 'max'")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ValueError("VOICEID_DEVICE must be auto, cpu, cuda or cuda:N")
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name != "storage_connection"
+        )
+        return f"Settings(storage_connection={_mask(self.storage_connection)!r}, {shown})"
+
+
+ENV_NAMES = {
+    "storage_connection": "AzureWebJobsStorage",
+    "model_source": "VOICEID_MODEL_SOURCE",
+    "model_cache": "VOICEID_MODEL_CACHE",
+    "device": "VOICEID_DEVICE",
+    "torch_threads": "VOICEID_TORCH_THREADS",
+    "shard_count": "VOICEID_SHARD_COUNT",
+    "top_k": "VOICEID_TOP_K",
+    "match_threshold": "VOICEID_MATCH_THRESHOLD",
+    "score_aggregation": "VOICEID_SCORE_AGGREGATION",
+    "min_audio_seconds": "VOICEID_MIN_AUDIO_SECONDS",
+    "max_audio_seconds": "VOICEID_MAX_AUDIO_SECONDS",
+    "max_audio_bytes": "VOICEID_MAX_AUDIO_BYTES",
+    "ffmpeg_timeout_s": "VOICEID_FFMPEG_TIMEOUT_S",
+}
+_DEFAULTS = Settings(model_source=HUB_MODEL_ID)

@@ -1,0 +1,39 @@
+"""Readable tables of result documents for terminals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Left-aligned columns separated by two spaces, with a dashed rule under the header."""
+    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def result_row(doc: dict) -> list[object]:
+    """(file, kind, status, decision, speaker, score) of one result document."""
+    kind = doc.get("kind")
+    error = doc.get("error") or {}
+    if doc.get("status") != "ok":
+        return [doc.get("blob"), kind, doc.get("status"), error.get("code"), "", ""]
+    if kind == "enroll":
+        return [doc["blob"], kind, "ok", "enrolled", doc.get("speaker"), ""]
+    if kind == "verify":
+        score = doc.get("score")
+        return [doc["blob"], kind, "ok", doc.get("decision"), doc.get("claimed"),
+                "" if score is None else f"{score:.3f}"]
+    best = (doc.get("candidates") or [{}])[0]
+    score = best.get("score")
+    return [doc["blob"], kind, "ok", doc.get("decision"), best.get("speaker", ""),
+            "" if score is None else f"{score:.3f}"]
+
+
+RESULT_HEADERS = ("file", "kind", "status", "decision", "speaker", "score")
+
+
+def results_table(docs: Sequence[dict]) -> str:
+    return format_table(RESULT_HEADERS, [result_row(d) for d in docs])
