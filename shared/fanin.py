@@ -68,6 +68,8 @@ def try_finish(storage: Storage, job: MatchJob, settings: Settings) -> bool:
     """Write the result if all partials are in; True when this call wrote it."""
     partials = _read_partials(storage, job)
     if partials is None:
+        if already_done(storage, job):  # a late duplicate re-created a partial after cleanup
+            cleanup(storage, job.request_id)
         return False
     current = storage.etag(contract.IDENTIFY, job.blob)
     if current is not None and current != job.etag:

@@ -76,6 +76,7 @@ def handle_match(body: str | bytes, dequeue_count: int, max_dequeue_count: int, 
 def _process(storage: Storage, job: MatchJob, settings: Settings) -> None:
     if fanin.already_done(storage, job):
         log.info("request %s already has its result; duplicate job for shard %d ignored", job.request_id, job.shard)
+        fanin.cleanup(storage, job.request_id)
         return
     probe = _load_probe(storage, job)
     if probe is None:

@@ -1,0 +1,62 @@
+import pytest
+
+from shared import results
+from shared.errors import PermanentError
+from shared.fanin import assemble
+from shared.records import Candidate, MatchJob, ShardPartial
+from shared.settings import Settings
+from tests.schema_check import assert_valid
+
+SETTINGS = Settings.from_env({"VOICEID_MATCH_THRESHOLD": "0.5", "VOICEID_TOP_K": "2"})
+
+
+def job(kind="identify", claimed=None, shards=(0, 1)):
+    return MatchJob(request_id="r1", kind=kind, blob="p.wav" if not claimed else f"{claimed}/p.wav",
+                    etag='"0x1"', shard=0, shards=shards, model_id="ecapa@abc", probe="r1/probe.npy",
+                    claimed=claimed, received_at=0.0, audio_s=3.0, decode_ms=1.0, embed_ms=2.0)
+
+
+def partials(*cands):
+    return [ShardPartial("r1", i, tuple(c), scored=len(c), match_ms=0.1) for i, c in enumerate(cands)]
+
+
+def test_identify_merges_shards_best_first_and_validates():
+    doc = assemble(job(), partials([Candidate("Ann", 0.7, "ann"), Candidate("Bo", 0.2, "bo")],
+                                   [Candidate("Cy", 0.6, "cy")]), SETTINGS)
+    assert [c["speaker"] for c in doc["candidates"]] == ["Ann", "Cy"]
+    assert doc["decision"] == "Ann"
+    assert doc["voiceprints_scored"] == 3
+    assert_valid(doc)
+
+
+def test_identify_below_threshold_is_unknown():
+    doc = assemble(job(), partials([Candidate("Ann", 0.49, "ann")], []), SETTINGS)
+    assert doc["decision"] == "unknown"
+    assert doc["candidates"][0]["speaker"] == "Ann"
+    assert_valid(doc)
+
+
+@pytest.mark.parametrize(("score", "decision"), [(0.5, "accept"), (0.4999, "reject"), (0.9, "accept")])
+def test_verify_accepts_exactly_when_score_reaches_threshold(score, decision):
+    doc = assemble(job("verify", "ann", (1,)), partials([Candidate("Ann", score, "ann")]), SETTINGS)
+    assert (doc["decision"], doc["claimed"], doc["threshold"]) == (decision, "Ann", 0.5)
+    assert_valid(doc)
+
+
+def test_verify_of_a_name_nobody_enrolled_is_a_reject_with_reason():
+    doc = assemble(job("verify", "zed", (1,)), partials([]), SETTINGS)
+    assert (doc["decision"], doc["score"], doc["reason"]) == ("reject", None, "not_enrolled")
+    assert_valid(doc)
+
+
+def test_rejected_document_carries_code_and_hint():
+    err = PermanentError("the file is empty", code="audio.empty", hint="Upload audio.")
+    doc = results.failure("enroll", "enroll", "ann/a.wav", '"0x2"', err, status="rejected", request_id="r")
+    assert doc["error"] == {"code": "audio.empty", "message": "the file is empty", "hint": "Upload audio."}
+    assert_valid(doc)
+
+
+def test_schema_refuses_ok_enroll_without_speaker():
+    doc = results.base("enroll", "enroll", "ann/a.wav", '"0x2"', model_id="m", request_id="r")
+    with pytest.raises(AssertionError):
+        assert_valid(doc)

@@ -1,0 +1,29 @@
+import pytest
+
+from shared.settings import HUB_MODEL_ID, Settings
+
+
+def test_defaults_need_no_environment():
+    settings = Settings.from_env({})
+    assert settings.shard_count >= 1
+    assert 0 < settings.match_threshold < 1
+
+
+def test_environment_overrides_with_types():
+    settings = Settings.from_env({"VOICEID_SHARD_COUNT": "8", "VOICEID_MATCH_THRESHOLD": "0.6",
+                                  "VOICEID_MODEL_SOURCE": HUB_MODEL_ID})
+    assert (settings.shard_count, settings.match_threshold, settings.model_source) == (8, 0.6, HUB_MODEL_ID)
+
+
+@pytest.mark.parametrize(("name", "value"), [("VOICEID_SHARD_COUNT", "0"), ("VOICEID_SHARD_COUNT", "many"),
+                                             ("VOICEID_SCORE_AGGREGATION", "median"), ("VOICEID_DEVICE", "tpu")])
+def test_bad_values_name_the_variable(name, value):
+    with pytest.raises(ValueError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_account_key_is_masked_in_repr():
+    conn = "DefaultEndpointsProtocol=https;AccountName=prod;AccountKey=c2VjcmV0c2VjcmV0c2VjcmV0;EndpointSuffix=x"
+    text = repr(Settings.from_env({"AzureWebJobsStorage": conn}))
+    assert "c2VjcmV0" not in text
+    assert "AccountKey=***" in text
