@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from . import contract
+from .errors import VoiceIdError
 from .settings import PROJECT_ROOT
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".webm", ".mp4", ".mov", ".mkv",
@@ -38,6 +39,21 @@ def _setup_logging(verbose: bool) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("azure", "speechbrain", "urllib3"):  # per-request HTTP logs drown the host's own lines
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def make_client():
+    """A client for AzureWebJobsStorage; a local endpoint that is not listening fails at once, with what to do."""
+    from urllib.parse import urlparse
+
+    from .azurite import port_open
+    from .client import VoiceId
+
+    client = VoiceId()
+    url = urlparse(client.storage.blobs.url)
+    if url.hostname in ("127.0.0.1", "localhost") and not port_open(url.port or 80, url.hostname):
+        raise SystemExit(f"voiceid: nothing listens on {url.hostname}:{url.port} (Azurite). "
+                         "Start it and the host with 'voiceid up' in another terminal, or set AzureWebJobsStorage.")
+    return client
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -97,11 +113,10 @@ def upload_and_wait(client, container: str, pairs: list[tuple[str, Path]], *, wa
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
-    from .client import VoiceId
     from .table import results_table
 
     pairs = collect_enroll_files(Path(args.path), args.name)
-    docs = upload_and_wait(VoiceId(), contract.ENROLL, pairs, wait=not args.no_wait, timeout_s=args.timeout)
+    docs = upload_and_wait(make_client(), contract.ENROLL, pairs, wait=not args.no_wait, timeout_s=args.timeout)
     if not docs:
         print(f"uploaded {len(pairs)} file(s); results will appear under results/enroll/")
         return 0
@@ -113,13 +128,12 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
 
 def cmd_identify(args: argparse.Namespace) -> int:
-    from .client import VoiceId
     from .table import results_table
 
-    client = VoiceId()
     path = Path(args.file)
     if not path.is_file():
         raise SystemExit(f"voiceid: {path} is not a file")
+    client = make_client()
     doc = client.verify(path, args.claim, args.timeout) if args.claim else client.identify(path, args.timeout)
     if args.json:
         print(json.dumps(doc, indent=2, ensure_ascii=False))
@@ -131,10 +145,9 @@ def cmd_identify(args: argparse.Namespace) -> int:
 
 
 def cmd_speakers(args: argparse.Namespace) -> int:
-    from .client import VoiceId
     from .table import format_table
 
-    rows = VoiceId().speakers()
+    rows = make_client().speakers()
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
@@ -144,10 +157,9 @@ def cmd_speakers(args: argparse.Namespace) -> int:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
-    from .client import VoiceId
     from .table import results_table
 
-    docs = VoiceId().results(args.prefix, args.limit)
+    docs = make_client().results(args.prefix, args.limit)
     print(json.dumps(docs, indent=2, ensure_ascii=False) if args.json else results_table(docs))
     return 0
 
@@ -219,8 +231,14 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `voiceid results --json | head`: the reader left, which is fine
+        sys.stderr.close()
+        return 0
     except TimeoutError as exc:
         print(f"voiceid: {exc}", file=sys.stderr)
+        return 2
+    except VoiceIdError as exc:
+        print(f"voiceid: {exc.message}\n  what to do: {exc.hint}", file=sys.stderr)
         return 2
 
 

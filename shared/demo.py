@@ -107,7 +107,8 @@ def _answer(doc: dict) -> str:
 
 def _speaker(doc: dict) -> str:
     if doc["kind"] == "identify" and doc.get("candidates"):
-        return doc["candidates"][0]["speaker"]
+        nearest = doc["candidates"][0]["speaker"]
+        return f"(nearest: {nearest})" if doc.get("decision") == "unknown" else nearest
     return doc.get("claimed") or doc.get("speaker") or ""
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from azure.core import MatchConditions
@@ -50,7 +49,8 @@ def quoted_etag(etag: str) -> str:
 
 def _transient(exc: Exception) -> TransientError:
     return TransientError(f"storage: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
-                          code="storage.unavailable")
+                          code="storage.unavailable",
+                          hint="Check AzureWebJobsStorage and that the account (or Azurite: 'voiceid up') is up.")
 
 
 def storage_call(fn):
@@ -153,10 +153,10 @@ class Storage:
         return True
 
     @storage_call
-    def list(self, container: str, prefix: str | None = None) -> Iterator[BlobItem]:
-        """Blobs of ``container`` under ``prefix``, in name order."""
-        for props in self.blobs.get_container_client(container).list_blobs(name_starts_with=prefix):
-            yield BlobItem(name=props.name, etag=quoted_etag(props.etag), size=props.size)
+    def list(self, container: str, prefix: str | None = None) -> list[BlobItem]:
+        """Blobs of ``container`` under ``prefix``, in name order (read fully, so errors surface here)."""
+        return [BlobItem(name=p.name, etag=quoted_etag(p.etag), size=p.size)
+                for p in self.blobs.get_container_client(container).list_blobs(name_starts_with=prefix)]
 
     @storage_call
     def send(self, queue: str, text: str) -> None:

@@ -28,8 +28,10 @@ def result_row(doc: dict) -> list[object]:
                 "" if score is None else f"{score:.3f}"]
     best = (doc.get("candidates") or [{}])[0]
     score = best.get("score")
-    return [doc["blob"], kind, "ok", doc.get("decision"), best.get("speaker", ""),
-            "" if score is None else f"{score:.3f}"]
+    nearest = best.get("speaker", "")
+    if doc.get("decision") == "unknown" and nearest:
+        nearest = f"(nearest: {nearest})"
+    return [doc["blob"], kind, "ok", doc.get("decision"), nearest, "" if score is None else f"{score:.3f}"]
 
 
 RESULT_HEADERS = ("file", "kind", "status", "decision", "speaker", "score")

@@ -14,3 +14,9 @@ def test_rows_show_errors_by_code():
     doc = {"blob": "identify/x", "kind": "identify", "status": "rejected",
            "error": {"code": "audio.not_audio", "message": "m", "hint": "h"}}
     assert result_row(doc)[2:4] == ["rejected", "audio.not_audio"]
+
+
+def test_unknown_shows_the_nearest_speaker_as_such():
+    doc = {"blob": "identify/x", "kind": "identify", "status": "ok", "decision": "unknown",
+           "candidates": [{"speaker": "Ann", "score": 0.2}]}
+    assert result_row(doc)[3:] == ["unknown", "(nearest: Ann)", "0.200"]
