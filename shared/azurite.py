@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import socket
 import subprocess
-import time
 from pathlib import Path
 
+from .child import stop, wait_ready
 from .settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
@@ -63,26 +62,15 @@ class Azurite:
                "--blobHost", "127.0.0.1", "--blobPort", str(self.ports[0]),
                "--queueHost", "127.0.0.1", "--queuePort", str(self.ports[1]),
                "--tableHost", "127.0.0.1", "--tablePort", str(self.ports[2])]
-        log_file = open(self.location / "azurite.log", "ab")  # noqa: SIM115 - lives as long as the process
-        self.process = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
-                                        env={**os.environ})
-        deadline = time.time() + timeout_s
-        while not (port_open(self.ports[0]) and port_open(self.ports[1])):
-            if self.process.poll() is not None:
-                raise RuntimeError(f"Azurite exited with {self.process.returncode}; see {self.location}/azurite.log")
-            if time.time() > deadline:
-                self.stop()
-                raise TimeoutError(f"Azurite did not listen within {timeout_s:.0f} s")
-            time.sleep(0.2)
+        log_path = self.location / "azurite.log"
+        with log_path.open("ab") as log_file:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_ready(self.process, lambda: port_open(self.ports[0]) and port_open(self.ports[1]), what="Azurite",
+                   log_path=log_path, timeout_s=timeout_s)
         log.info("Azurite started (pid %d), data in %s", self.process.pid, self.location)
         return self
 
     def stop(self) -> None:
         """Stop Azurite if this object started it."""
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        stop(self.process, timeout_s=10)
         self.process = None

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+from ..child import stop, wait_ready
 from ..settings import PROJECT_ROOT
 from .host import READY_LINE
 
@@ -25,19 +24,12 @@ class HostProcess:
     def start(self, timeout_s: float = 180.0) -> HostProcess:
         """Start the host and wait until it has loaded the model and listens."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        offset = self.log_path.stat().st_size
-        self.process = subprocess.Popen([sys.executable, "-m", "shared.cli", "host"], cwd=PROJECT_ROOT,
-                                        env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        deadline = time.time() + timeout_s
-        while READY_LINE not in self.log_text(offset):
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the host exited with {self.process.returncode}; see {self.log_path}")
-            if time.time() > deadline:
-                self.stop()
-                raise TimeoutError(f"the host was not ready within {timeout_s:.0f} s; see {self.log_path}")
-            time.sleep(0.2)
+        with self.log_path.open("ab") as log:
+            offset = self.log_path.stat().st_size
+            self.process = subprocess.Popen([sys.executable, "-m", "shared.cli", "host"], cwd=PROJECT_ROOT,
+                                            env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        wait_ready(self.process, lambda: READY_LINE in self.log_text(offset), what="the host",
+                   log_path=self.log_path, timeout_s=timeout_s)
         return self
 
     def log_text(self, offset: int = 0) -> str:
@@ -50,13 +42,4 @@ class HostProcess:
 
     def stop(self, timeout_s: float = 30.0) -> int | None:
         """SIGTERM, then SIGKILL if it does not exit in time; returns the exit code."""
-        if not self.process:
-            return None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+        return stop(self.process, timeout_s)
