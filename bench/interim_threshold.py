@@ -28,7 +28,7 @@ DEFAULT_TRIALS = PROJECT_ROOT.parent / "shared" / "data" / "trials" / "openset-l
 
 
 def embed_file(embedder, path: Path) -> np.ndarray:
-    return embedder.embed(decode(path.read_bytes(), max_seconds=600, timeout_s=60))
+    return embedder.embed(decode(path.read_bytes(), max_seconds=600, timeout_s=60).samples)
 
 
 def verification_rates(embedder, trials_txt: Path, thresholds) -> None:

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import Audio
 from .errors import TransientError
 from .settings import Settings
 
@@ -104,9 +103,9 @@ class Embedder:
             emb = self._model.encode_batch(wav, torch.ones(1, device=self.device))
         return emb.squeeze().float().cpu().numpy()
 
-    def embed(self, audio: Audio) -> np.ndarray:
-        """L2-normalised float32 embedding of one clip (so a dot product is a cosine)."""
-        vec = self._embed(audio.samples)
+    def embed(self, samples: np.ndarray) -> np.ndarray:
+        """L2-normalised float32 embedding of 16 kHz mono samples (so a dot product is a cosine)."""
+        vec = self._embed(samples)
         norm = float(np.linalg.norm(vec))
         return (vec / norm if norm > 0 else vec).astype(np.float32)
 

@@ -27,18 +27,19 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
     model_id = None
     try:
         target = parse_enroll(inp.blob)
-        emb = embed_input(inp, settings)
+        emb = embed_input(inp, settings, min_speech_s=settings.min_speech_enroll_s)
         model_id = emb.model.id
         vp = Voiceprint(
             voiceprint_id=voiceprint_id(contract.ENROLL, inp.blob), key=speaker_key(target.speaker),
             speaker=target.speaker, embedding=emb.vector, blob=f"{contract.ENROLL}/{inp.blob}",
-            etag=inp.etag, sha256=inp.sha256, duration_s=emb.audio_s, created_at=results.now_iso(),
+            etag=inp.etag, sha256=inp.sha256, duration_s=emb.audio["duration_s"],
+            net_speech_s=emb.audio["net_speech_s"], created_at=results.now_iso(),
         )
         speaker = Gallery(storage, emb.model, settings.shard_count).add(vp)
-        timings = {"decode": emb.decode_ms, "embed": emb.embed_ms, "total": results.ms_since(start)}
+        timings = {**emb.timings_ms, "total": results.ms_since(start)}
         doc = results.base("enroll", contract.ENROLL, inp.blob, inp.etag, model_id=model_id, timings_ms=timings,
-                           request_id=inp.request_id, speaker=speaker, voiceprint_id=vp.voiceprint_id,
-                           audio_s=emb.audio_s)
+                           request_id=inp.request_id, audio=emb.audio, speaker=speaker,
+                           voiceprint_id=vp.voiceprint_id)
     except PermanentError as err:
         doc = results.failure("enroll", contract.ENROLL, inp.blob, inp.etag, err, status="rejected",
                               model_id=model_id, timings_ms={"total": results.ms_since(start)},

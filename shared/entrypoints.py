@@ -22,29 +22,36 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 
-def blob_input(stream: func.InputStream) -> BlobInput:
-    """The trigger's blob as a :class:`BlobInput` (``stream.name`` is ``container/blob``)."""
+def blob_input(stream: func.InputStream, settings: Settings) -> BlobInput:
+    """The trigger's blob as a :class:`BlobInput` (``stream.name`` is ``container/blob``).
+
+    A blob over the size limit is not read: the pipeline rejects it by its size alone.
+    """
     container, blob = split_trigger_name(stream.name or "")
     props = stream.blob_properties or {}
-    return BlobInput(container=container, blob=blob, etag=str(props.get("ETag", "")), data=stream.read())
+    size = stream.length if stream.length is not None else -1
+    data = b"" if size > settings.max_audio_bytes else stream.read()
+    return BlobInput(container=container, blob=blob, etag=str(props.get("ETag", "")), data=data, size=size)
 
 
 def run_enroll(stream: func.InputStream) -> None:
+    settings = Settings.from_env()
     try:
-        inp = blob_input(stream)
+        inp = blob_input(stream, settings)
     except PermanentError as err:
         log.error("enroll trigger: cannot map blob %r: %s", stream.name, err.message)
         return
-    handle_enroll(inp, Settings.from_env())
+    handle_enroll(inp, settings)
 
 
 def run_identify(stream: func.InputStream) -> list[str]:
+    settings = Settings.from_env()
     try:
-        inp = blob_input(stream)
+        inp = blob_input(stream, settings)
     except PermanentError as err:
         log.error("identify trigger: cannot map blob %r: %s", stream.name, err.message)
         return []
-    return handle_identify(inp, Settings.from_env())
+    return handle_identify(inp, settings)
 
 
 def run_match(msg: func.QueueMessage) -> None:

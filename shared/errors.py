@@ -16,9 +16,11 @@ class VoiceIdError(Exception):
     code = "internal"
     hint = "Retry later; if it persists, an operator should read the host log."
 
-    def __init__(self, message: str, *, code: str | None = None, hint: str | None = None):
+    def __init__(self, message: str, *, code: str | None = None, hint: str | None = None,
+                 details: dict | None = None):
         super().__init__(message)
         self.message = message
+        self.details = details  # e.g. the measured audio report, shown beside the error
         if code:
             self.code = code
         if hint:

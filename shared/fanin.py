@@ -30,11 +30,10 @@ def already_done(storage: Storage, job: MatchJob) -> bool:
 
 def assemble(job: MatchJob, partials: list[ShardPartial], settings: Settings) -> dict:
     """The result document of a request from all its shard partials (pure)."""
-    timings = {"decode": job.decode_ms, "embed": job.embed_ms,
-               "match": max((p.match_ms for p in partials), default=0.0),
+    timings = {**job.timings_ms, "match": max((p.match_ms for p in partials), default=0.0),
                "total": results.ms_since(job.received_at)}
     common = {"model_id": job.model_id, "timings_ms": timings, "request_id": job.request_id,
-              "audio_s": job.audio_s, "threshold": settings.match_threshold}
+              "audio": job.audio, "threshold": settings.match_threshold}
     merged = [c for p in partials for c in p.candidates]
     scored = sum(p.scored for p in partials)
     if job.kind == "verify":

@@ -52,11 +52,13 @@ class Voiceprint:
     etag: str = ""
     sha256: str = ""
     duration_s: float = 0.0
+    net_speech_s: float = 0.0
     created_at: str = ""
 
     def index_entry(self) -> dict:
         return {k: getattr(self, k) for k in
-                ("voiceprint_id", "key", "speaker", "blob", "etag", "sha256", "duration_s", "created_at")}
+                ("voiceprint_id", "key", "speaker", "blob", "etag", "sha256", "duration_s", "net_speech_s",
+                 "created_at")}
 
 
 @dataclass(frozen=True)

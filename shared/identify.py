@@ -38,7 +38,7 @@ def handle_identify(inp: BlobInput, settings: Settings) -> list[str]:
     target: IdentifyTarget | None = None
     try:
         target = parse_identify(inp.blob)
-        emb = embed_input(inp, settings)
+        emb = embed_input(inp, settings, min_speech_s=settings.min_speech_identify_s)
     except PermanentError as err:
         kind = target.kind if target else ("verify" if "/" in inp.blob else "identify")
         doc = results.failure(kind, contract.IDENTIFY, inp.blob, inp.etag, err, status="rejected",
@@ -55,7 +55,6 @@ def handle_identify(inp: BlobInput, settings: Settings) -> list[str]:
     return [
         MatchJob(request_id=inp.request_id, kind=target.kind, blob=inp.blob, etag=inp.etag, shard=s,
                  shards=shards, model_id=emb.model.id, probe=probe_blob(inp.request_id),
-                 claimed=target.claimed, received_at=start, audio_s=emb.audio_s,
-                 decode_ms=emb.decode_ms, embed_ms=emb.embed_ms).to_json()
+                 claimed=target.claimed, received_at=start, audio=emb.audio, timings_ms=emb.timings_ms).to_json()
         for s in shards
     ]

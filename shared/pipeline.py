@@ -1,6 +1,9 @@
 """The step every input blob goes through: bytes -> checked audio -> embedding.
 
-Shared by enrolment and identification so both see exactly the same front end.
+Shared by enrolment and identification so both see exactly the same front end:
+size gate, decode (ffmpeg), duration gate, voice activity detection, net-speech
+gate, quality figures, embedding. Every result reports the audio figures, also
+when the input is rejected, so an operator sees why.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ import numpy as np
 from . import audio
 from .embedding import ModelInfo, get_embedder
 from .errors import PermanentError
+from .quality import clipping_ratio, snr_db
 from .settings import Settings
+from .vad import detect_speech
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,11 @@ class BlobInput:
     blob: str
     etag: str
     data: bytes = field(repr=False)
+    size: int = -1  # the blob's size; -1 means len(data)
+
+    @property
+    def length(self) -> int:
+        return len(self.data) if self.size < 0 else self.size
 
     @property
     def request_id(self) -> str:
@@ -42,23 +52,59 @@ class Embedded:
 
     vector: np.ndarray = field(repr=False)
     model: ModelInfo
-    audio_s: float
-    decode_ms: float
-    embed_ms: float
+    audio: dict
+    timings_ms: dict
 
 
-def embed_input(inp: BlobInput, settings: Settings) -> Embedded:
+def check_size(size: int | None, settings: Settings) -> None:
+    """Refuse an upload over the byte limit before reading or decoding it."""
+    if size is not None and size > settings.max_audio_bytes:
+        raise PermanentError(f"the file is {size} bytes; the limit is {settings.max_audio_bytes}",
+                             code="audio.too_large", hint="Upload a shorter recording or a compressed format.")
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 1)
+
+
+def audio_report(clip: audio.Audio, net_speech_s: float, mask: np.ndarray, settings: Settings) -> dict:
+    """The ``audio`` object of a result: what came in, how much speech, how clean."""
+    return {
+        "duration_s": round(clip.duration_s, 3),
+        "net_speech_s": round(net_speech_s, 3),
+        "clipping_ratio": round(clipping_ratio(clip.samples), 5),
+        "snr_db": snr_db(clip.samples, mask),
+        "channel": settings.channel,
+        "input": clip.source.public(),
+    }
+
+
+def check_speech(net_s: float, minimum: float, report: dict) -> None:
+    """Refuse inputs without enough speech to characterise a voice; the report goes into the result."""
+    if net_s == 0:
+        raise PermanentError("no speech was detected in the recording", code="audio.no_speech",
+                             hint="Upload a recording in which the speaker talks.", details=report)
+    if net_s < minimum:
+        raise PermanentError(f"only {net_s:.2f} s of speech was detected; at least {minimum:.1f} s is needed",
+                             code="audio.too_little_speech",
+                             hint="Upload a longer recording of the speaker talking.", details=report)
+
+
+def embed_input(inp: BlobInput, settings: Settings, *, min_speech_s: float) -> Embedded:
     """Decode, gate and embed one input; bad audio raises :class:`PermanentError`."""
-    if len(inp.data) > settings.max_audio_bytes:
-        raise PermanentError(
-            f"the file is {len(inp.data)} bytes; the limit is {settings.max_audio_bytes}",
-            code="audio.too_large", hint="Upload a shorter recording or a compressed format.")
+    check_size(inp.length, settings)
     t0 = time.perf_counter()
-    clip = audio.decode(inp.data, max_seconds=settings.max_audio_seconds, timeout_s=settings.ffmpeg_timeout_s)
-    audio.check_duration(clip, min_seconds=settings.min_audio_seconds, max_seconds=settings.max_audio_seconds)
-    t1 = time.perf_counter()
+    clip = audio.decode(inp.data, max_seconds=settings.max_audio_seconds, timeout_s=settings.ffmpeg_timeout_s,
+                        channel=settings.channel)
+    audio.check_duration(clip, max_seconds=settings.max_audio_seconds)
+    decode_ms, t1 = _ms(t0), time.perf_counter()
+    speech = detect_speech(clip.samples)
+    mask = speech.mask(len(clip.samples))
+    report = audio_report(clip, speech.net_s, mask, settings)
+    vad_ms, t2 = _ms(t1), time.perf_counter()
+    check_speech(speech.net_s, min_speech_s, report)
+    samples = speech.only_speech(clip.samples) if settings.embed_audio == "speech" else clip.samples
     embedder = get_embedder(settings)
-    vector = embedder.embed(clip)
-    t2 = time.perf_counter()
-    return Embedded(vector=vector, model=embedder.info, audio_s=round(clip.duration_s, 3),
-                    decode_ms=round((t1 - t0) * 1000, 1), embed_ms=round((t2 - t1) * 1000, 1))
+    vector = embedder.embed(samples)
+    return Embedded(vector=vector, model=embedder.info, audio=report,
+                    timings_ms={"decode": decode_ms, "vad": vad_ms, "embed": _ms(t2)})

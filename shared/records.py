@@ -8,7 +8,7 @@ an older worker during a rolling deployment.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 from .errors import PermanentError
 
@@ -45,9 +45,8 @@ class MatchJob:
     probe: str  # blob in match-state holding the probe embedding
     claimed: str | None = None
     received_at: float = 0.0  # epoch seconds when the trigger started
-    audio_s: float = 0.0
-    decode_ms: float = 0.0
-    embed_ms: float = 0.0
+    audio: dict = field(default_factory=dict)  # the probe's audio report, copied into the result
+    timings_ms: dict = field(default_factory=dict)  # decode, vad, embed of the probe
 
     def to_json(self) -> str:
         data = asdict(self)

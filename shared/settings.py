@@ -44,7 +44,10 @@ class Settings:
     top_k: int = 5
     match_threshold: float = INTERIM_COSINE_THRESHOLD
     score_aggregation: str = "mean"
-    min_audio_seconds: float = 1.0
+    channel: str = "mix"
+    embed_audio: str = "full"
+    min_speech_enroll_s: float = 3.0
+    min_speech_identify_s: float = 1.0
     max_audio_seconds: float = 600.0
     max_audio_bytes: int = 200 * 1024 * 1024
     ffmpeg_timeout_s: float = 120.0
@@ -75,6 +78,10 @@ class Settings:
             raise ValueError("VOICEID_TOP_K must be at least 1")
         if self.score_aggregation not in ("mean", "max"):
             raise ValueError("VOICEID_SCORE_AGGREGATION must be 'mean' or 'max'")
+        if self.channel != "mix" and not self.channel.isdigit():
+            raise ValueError("VOICEID_CHANNEL must be 'mix' or a channel number (0 = first)")
+        if self.embed_audio not in ("full", "speech"):
+            raise ValueError("VOICEID_EMBED_AUDIO must be 'full' or 'speech'")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError("VOICEID_DEVICE must be auto, cpu, cuda or cuda:N")
 
@@ -95,7 +102,10 @@ ENV_NAMES = {
     "top_k": "VOICEID_TOP_K",
     "match_threshold": "VOICEID_MATCH_THRESHOLD",
     "score_aggregation": "VOICEID_SCORE_AGGREGATION",
-    "min_audio_seconds": "VOICEID_MIN_AUDIO_SECONDS",
+    "channel": "VOICEID_CHANNEL",
+    "embed_audio": "VOICEID_EMBED_AUDIO",
+    "min_speech_enroll_s": "VOICEID_MIN_SPEECH_ENROLL_S",
+    "min_speech_identify_s": "VOICEID_MIN_SPEECH_IDENTIFY_S",
     "max_audio_seconds": "VOICEID_MAX_AUDIO_SECONDS",
     "max_audio_bytes": "VOICEID_MAX_AUDIO_BYTES",
     "ffmpeg_timeout_s": "VOICEID_FFMPEG_TIMEOUT_S",

@@ -7,42 +7,25 @@ in ../shared/data; without it these tests are skipped with that reason.
 
 from __future__ import annotations
 
-import os
 import socket
-from pathlib import Path
 
 import pytest
 
 from shared.azurite import Azurite
 from shared.client import VoiceId
 from shared.localhost.process import HostProcess
-from shared.settings import PROJECT_ROOT, Settings
-
-DATA = PROJECT_ROOT.parent / "shared" / "data"
-MULTI = DATA / "librispeech-multi"
-SINGLE = DATA / "librispeech-single"
+from shared.settings import Settings
+from tests.conftest import clips
 
 pytestmark = pytest.mark.e2e
+# The test host's limits are lowered so that the limit tests upload small files.
+HOST_ENV = {"VOICEID_MAX_AUDIO_BYTES": "4000000", "VOICEID_MAX_AUDIO_SECONDS": "120"}
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def clips(speaker: str) -> list[Path]:
-    return sorted((MULTI / speaker).glob("*.flac"))
-
-
-@pytest.fixture(scope="session")
-def kit() -> Path:
-    if not MULTI.is_dir() or not SINGLE.is_dir():
-        reason = f"team kit speech not found at {DATA} (clone with ../shared beside the checkout)"
-        if os.environ.get("VOICEID_REQUIRE_KIT"):  # CI: end-to-end tests must run, never silently skip
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return DATA
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +37,7 @@ def azurite(tmp_path_factory, kit) -> Azurite:
 
 @pytest.fixture(scope="session")
 def host(azurite, tmp_path_factory) -> HostProcess:
-    proc = HostProcess(azurite.connection_string, tmp_path_factory.mktemp("host") / "host.log").start()
+    proc = HostProcess(azurite.connection_string, tmp_path_factory.mktemp("host") / "host.log", env=HOST_ENV).start()
     yield proc
     code = proc.stop()
     assert code == 0, f"host did not stop cleanly on SIGTERM (exit {code}); log: {proc.log_path}"
@@ -62,7 +45,7 @@ def host(azurite, tmp_path_factory) -> HostProcess:
 
 @pytest.fixture(scope="session")
 def client(azurite, host) -> VoiceId:
-    return VoiceId(Settings.from_env({"AzureWebJobsStorage": azurite.connection_string}))
+    return VoiceId(Settings.from_env({"AzureWebJobsStorage": azurite.connection_string, **HOST_ENV}))
 
 
 FOLDER_SPEAKERS = ("1688", "1998", "2033")

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from shared.settings import PROJECT_ROOT
-from tests.e2e.conftest import clips
+from tests.conftest import clips
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ import pytest
 from shared import contract
 from shared.localhost.functions import encode_message
 from shared.pipeline import BlobInput
-from tests.e2e.conftest import clips
+from tests.conftest import clips
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,4 @@
-"""The ffmpeg front end on small real inputs (real ffmpeg, no model)."""
+"""The ffmpeg front end's pure parts, and the decoder on tiny synthetic inputs (real ffmpeg, no model)."""
 
 import io
 import wave
@@ -6,8 +6,28 @@ import wave
 import numpy as np
 import pytest
 
-from shared.audio import check_duration, classify_ffmpeg_failure, decode
+from shared.audio import (
+    Audio,
+    MediaInfo,
+    check_complete,
+    check_duration,
+    classify_ffmpeg_failure,
+    decode,
+    output_channels,
+    parse_media_info,
+    pick_channel,
+)
 from shared.errors import PermanentError
+from shared.quality import clipping_ratio, snr_db
+
+STDERR = """[aist#0:0/pcm_mulaw @ 0x1] Guessed Channel Layout: mono
+Input #0, wav, from '/dev/fd/3':
+  Duration: 00:01:02.50, bitrate: 53 kb/s
+  Stream #0:0: Audio: pcm_mulaw ([7][0][0][0] / 0x0007), 8000 Hz, mono, s16, 64 kb/s
+Stream mapping:
+Output #0, f32le, to 'pipe:1':
+  Stream #0:0: Audio: pcm_f32le, 16000 Hz, 5.1(side), flt, 256 kb/s
+"""
 
 
 def wav_bytes(seconds: float, rate: int = 8000) -> bytes:
@@ -22,11 +42,19 @@ def wav_bytes(seconds: float, rate: int = 8000) -> bytes:
     return buf.getvalue()
 
 
+def test_media_info_is_read_from_ffmpeg_output():
+    info = parse_media_info(STDERR)
+    assert info == MediaInfo(container="wav", codec="pcm_mulaw", sample_rate=8000, channels=1, declared_s=62.5)
+    assert output_channels(STDERR) == 6
+    assert parse_media_info("garbage") == MediaInfo()
+
+
 def test_decodes_by_content_and_resamples_to_16k():
     audio = decode(wav_bytes(2.0), max_seconds=60, timeout_s=30)
     assert audio.sample_rate == 16000
     assert audio.duration_s == pytest.approx(2.0, abs=0.01)
     assert audio.samples.dtype == np.float32
+    assert (audio.source.container, audio.source.sample_rate) == ("wav", 8000)
 
 
 @pytest.mark.parametrize(("data", "code"), [(b"", "audio.empty"), (b"\x00\x01garbage" * 100, "audio.not_audio")])
@@ -40,17 +68,42 @@ def test_duration_cap_stops_decoding_early():
     audio = decode(wav_bytes(20.0), max_seconds=5, timeout_s=30)
     assert audio.duration_s == pytest.approx(6.0, abs=0.05)  # cap + 1 s, enough to say "too long"
     with pytest.raises(PermanentError) as info:
-        check_duration(audio, min_seconds=1, max_seconds=5)
+        check_duration(audio, max_seconds=5)
     assert info.value.code == "audio.too_long"
 
 
-def test_too_short_is_rejected():
+def test_truncation_is_declared_minus_decoded():
+    samples = np.zeros(16000 * 10, dtype=np.float32)
+    check_complete(Audio(samples, MediaInfo(declared_s=10.1)), max_seconds=600)  # within tolerance
+    check_complete(Audio(samples, MediaInfo(declared_s=40.0, duration_estimated=True)), max_seconds=600)
+    check_complete(Audio(samples, MediaInfo(declared_s=4000.0)), max_seconds=9)  # capped, not truncated
     with pytest.raises(PermanentError) as info:
-        check_duration(decode(wav_bytes(0.3), max_seconds=60, timeout_s=30), min_seconds=1, max_seconds=60)
-    assert info.value.code == "audio.too_short"
+        check_complete(Audio(samples, MediaInfo(declared_s=15.0)), max_seconds=600)
+    assert info.value.code == "audio.truncated"
+
+
+def test_pick_channel_deinterleaves():
+    interleaved = np.array([1, 10, 2, 20, 3, 30], dtype=np.float32)
+    assert pick_channel(interleaved, 2, "1").tolist() == [10, 20, 30]
+    assert pick_channel(interleaved, 1, "1").tolist() == interleaved.tolist()
+    with pytest.raises(PermanentError):
+        pick_channel(interleaved, 2, "2")
 
 
 def test_ffmpeg_messages_map_to_codes():
     assert classify_ffmpeg_failure("Stream map '0:a:0' matches no streams.").code == "audio.no_audio_stream"
     assert classify_ffmpeg_failure("pipe:0: Invalid data found when processing input").code == "audio.not_audio"
+    assert classify_ffmpeg_failure("Decoder (codec none) not found for input stream").code == "audio.unsupported_codec"
     assert classify_ffmpeg_failure("something else").code == "audio.decode_failed"
+
+
+def test_quality_figures():
+    rng = np.random.default_rng(0)
+    quiet = 0.001 * rng.standard_normal(16000).astype(np.float32)
+    loud = 0.1 * rng.standard_normal(16000).astype(np.float32)
+    samples = np.concatenate([quiet, loud])
+    mask = np.zeros(len(samples), bool)
+    mask[16000:] = True
+    assert snr_db(samples, mask) == pytest.approx(40.0, abs=0.5)
+    assert snr_db(samples, np.zeros(len(samples), bool)) is None
+    assert clipping_ratio(np.array([0.0, 1.0, -1.0, 0.5], np.float32)) == 0.5

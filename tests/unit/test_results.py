@@ -7,13 +7,15 @@ from shared.records import Candidate, MatchJob, ShardPartial
 from shared.settings import Settings
 from tests.schema_check import assert_valid
 
+AUDIO = {"duration_s": 3.0, "net_speech_s": 2.5, "clipping_ratio": 0.0, "snr_db": 30.0, "channel": "mix",
+         "input": {"container": "wav", "codec": "pcm_s16le", "sample_rate": 16000, "channels": 1}}
 SETTINGS = Settings.from_env({"VOICEID_MATCH_THRESHOLD": "0.5", "VOICEID_TOP_K": "2"})
 
 
 def job(kind="identify", claimed=None, shards=(0, 1)):
     return MatchJob(request_id="r1", kind=kind, blob="p.wav" if not claimed else f"{claimed}/p.wav",
                     etag='"0x1"', shard=0, shards=shards, model_id="ecapa@abc", probe="r1/probe.npy",
-                    claimed=claimed, received_at=0.0, audio_s=3.0, decode_ms=1.0, embed_ms=2.0)
+                    claimed=claimed, received_at=0.0, audio=AUDIO, timings_ms={"decode": 1.0, "embed": 2.0})
 
 
 def partials(*cands):
@@ -57,6 +59,6 @@ def test_rejected_document_carries_code_and_hint():
 
 
 def test_schema_refuses_ok_enroll_without_speaker():
-    doc = results.base("enroll", "enroll", "ann/a.wav", '"0x2"', model_id="m", request_id="r")
+    doc = results.base("enroll", "enroll", "ann/a.wav", '"0x2"', model_id="m", request_id="r", audio=AUDIO)
     with pytest.raises(AssertionError):
         assert_valid(doc)
