@@ -31,11 +31,16 @@ def clips(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
 
 
+def longest_first(files: list[Path]) -> list[Path]:
+    """Enrol from the longest recordings: enrolment needs more net speech than a probe."""
+    return sorted(files, key=lambda p: p.stat().st_size, reverse=True)
+
+
 def plan(audio: Path, unknown: Path | None) -> tuple[list[tuple[str, str, Path]], list[tuple[str, Path, str]]]:
     """(container blob, expected, file) uploads: enrolments first, then probes with the expected answer."""
-    speakers = [d for d in sorted(audio.iterdir()) if d.is_dir() and len(clips(d)) >= 2]
+    speakers = [d for d in sorted(audio.iterdir()) if d.is_dir() and len(clips(d)) >= 3]
     if len(speakers) < 3:
-        raise SystemExit(f"demo: {audio} needs at least 3 speaker folders with 2+ clips each")
+        raise SystemExit(f"demo: {audio} needs at least 3 speaker folders with 3+ clips each")
     if unknown is None:  # keep the last speaker of AUDIO back as the never-enrolled one
         unknown_clip, speakers = clips(speakers[-1])[-1], speakers[:-1]
     else:
@@ -43,9 +48,9 @@ def plan(audio: Path, unknown: Path | None) -> tuple[list[tuple[str, str, Path]]
     enrolled = speakers[:FOLDER_SPEAKERS + 1]
     enrol: list[tuple[str, str, Path]] = []
     for i, d in enumerate(enrolled):
-        files = clips(d)
+        files = longest_first(clips(d)[:-2])  # the last two clips are held back as probes
         if i < len(enrolled) - 1:  # by folder: enroll/<speaker>/<file>
-            enrol += [(f"{d.name}/{f.name}", d.name, f) for f in files[:min(ENROL_CLIPS, len(files) - 1)]]
+            enrol += [(f"{d.name}/{f.name}", d.name, f) for f in files[:ENROL_CLIPS]]
         else:  # by single file named after the speaker: enroll/<speaker>.<ext>
             enrol.append((f"{d.name}{files[0].suffix}", d.name, files[0]))
     probes = [(f"{unique_probe_name(clips(d)[-1])}", clips(d)[-1], d.name) for d in enrolled]

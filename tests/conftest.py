@@ -18,6 +18,11 @@ def clips(speaker: str) -> list[Path]:
     return sorted((MULTI / speaker).glob("*.flac"))
 
 
+def enrol_clips(speaker: str, count: int) -> list[Path]:
+    """The ``count`` longest clips of a speaker, never the last two (tests hold those back as probes)."""
+    return sorted(clips(speaker)[:-2], key=lambda p: p.stat().st_size, reverse=True)[:count]
+
+
 @pytest.fixture(scope="session")
 def kit() -> Path:
     """The team kit's speech; CI (VOICEID_REQUIRE_KIT=1) fails instead of skipping without it."""

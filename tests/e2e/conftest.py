@@ -15,7 +15,7 @@ from shared.azurite import Azurite
 from shared.client import VoiceId
 from shared.localhost.process import HostProcess
 from shared.settings import Settings
-from tests.conftest import clips
+from tests.conftest import enrol_clips
 
 pytestmark = pytest.mark.e2e
 # The test host's limits are lowered so that the limit tests upload small files.
@@ -57,8 +57,8 @@ def enrolled(client) -> dict[str, list[dict]]:
     """Three speakers enrolled by folder (3 clips each) and one by a single file named after them."""
     from shared.cli import upload_and_wait
 
-    pairs = [(f"{s}/{f.name}", f) for s in FOLDER_SPEAKERS for f in clips(s)[:3]]
-    pairs.append((f"{FILE_SPEAKER}.flac", clips(FILE_SPEAKER)[0]))
+    pairs = [(f"{s}/{f.name}", f) for s in FOLDER_SPEAKERS for f in enrol_clips(s, 3)]
+    pairs.append((f"{FILE_SPEAKER}.flac", enrol_clips(FILE_SPEAKER, 1)[0]))
     docs = upload_and_wait(client, "enroll", pairs, wait=True, timeout_s=300)
     by_speaker: dict[str, list[dict]] = {}
     for doc in docs:

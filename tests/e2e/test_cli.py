@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from shared.settings import PROJECT_ROOT
-from tests.conftest import clips
+from tests.conftest import clips, enrol_clips
 
 pytestmark = pytest.mark.e2e
 
@@ -48,7 +48,7 @@ def test_identify_of_junk_exits_1_with_the_hint(azurite, host, tmp_path):
 def test_enroll_a_speaker_folder_with_a_bad_file_exits_1(azurite, host, tmp_path):
     folder = tmp_path / "Zoë O'Brien"
     folder.mkdir()
-    for clip in clips("3005")[:2]:
+    for clip in enrol_clips("3005", 2):
         shutil.copy(clip, folder / clip.name)
     (folder / "empty.wav").write_bytes(b"")
     run = voiceid(azurite, "enroll", str(folder))
@@ -59,7 +59,7 @@ def test_enroll_a_speaker_folder_with_a_bad_file_exits_1(azurite, host, tmp_path
 
 
 def test_enroll_one_file_with_name_and_no_wait(azurite, host):
-    run = voiceid(azurite, "enroll", str(clips("3080")[0]), "--name", "Ann Lee", "--no-wait")
+    run = voiceid(azurite, "enroll", str(enrol_clips("3080", 1)[0]), "--name", "Ann Lee", "--no-wait")
     assert run.returncode == 0, run.stderr
     assert "uploaded 1 file" in run.stdout
 

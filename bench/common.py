@@ -1,0 +1,54 @@
+"""Helpers the benchmark scripts share: the team kit's trials, the product's front end, the machine."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from shared.audio import decode
+from shared.settings import PROJECT_ROOT
+from shared.vad import Speech, detect_speech
+
+KIT = PROJECT_ROOT.parent / "shared" / "data"
+TRIALS = KIT / "trials"
+
+
+@dataclass(frozen=True)
+class Clip:
+    samples: np.ndarray
+    speech: Speech
+
+
+def load_clip(path: Path) -> Clip:
+    """A kit file through the product's decoder and VAD."""
+    audio = decode(path.read_bytes(), max_seconds=600, timeout_s=120)
+    return Clip(samples=audio.samples, speech=detect_speech(audio.samples))
+
+
+def read_trials(name: str) -> list[tuple[bool, str, str]]:
+    """``trials/<name>.txt`` as (target?, enrol path, test path), paths relative to the kit."""
+    rows = []
+    for line in (TRIALS / f"{name}.txt").read_text().splitlines():
+        if line.strip():
+            label, enrol, test = line.split()
+            rows.append((label == "1", enrol, test))
+    return rows
+
+
+def machine() -> str:
+    """One line describing where a benchmark ran."""
+    cpu = "unknown CPU"
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+        cpu = next(ln.split(":", 1)[1].strip() for ln in out.splitlines() if ln.startswith("Model name"))
+    except (OSError, StopIteration):
+        pass
+    import torch
+
+    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads)")
