@@ -47,7 +47,7 @@ class Settings:
     channel: str = "mix"
     embed_audio: str = "full"
     min_speech_enroll_s: float = 3.0
-    min_speech_identify_s: float = 1.0
+    min_speech_identify_s: float = 1.5
     max_audio_seconds: float = 600.0
     max_audio_bytes: int = 200 * 1024 * 1024
     ffmpeg_timeout_s: float = 120.0

@@ -78,9 +78,9 @@ def test_an_over_long_recording_is_not_decoded_to_the_end(client, host, tmp_path
 
 
 def test_enrolment_needs_more_speech_than_identification(client, host, tmp_path):
-    path = media.trim(clips("2033")[1], tmp_path / "three-seconds.flac", 3.0)  # 1.55 s of net speech
-    enrol = client.wait_result("enroll", "Short Sam/three-seconds.flac",
-                               client.upload("enroll", "Short Sam/three-seconds.flac", path))
-    probe = client.wait_result("identify", "three-seconds.flac", client.upload("identify", "three-seconds.flac", path))
+    path = media.trim(clips("2033")[1], tmp_path / "four-seconds.flac", 4.0)  # 2.55 s of net speech: 1.5 < it < 3
+    enrol = client.wait_result("enroll", "Short Sam/four-seconds.flac",
+                               client.upload("enroll", "Short Sam/four-seconds.flac", path))
+    probe = client.wait_result("identify", "four-seconds.flac", client.upload("identify", "four-seconds.flac", path))
     assert (enrol["status"], enrol["error"]["code"]) == ("rejected", "audio.too_little_speech")
     assert probe["status"] == "ok"
