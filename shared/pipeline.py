@@ -105,6 +105,6 @@ def embed_input(inp: BlobInput, settings: Settings, *, min_speech_s: float) -> E
     check_speech(speech.net_s, min_speech_s, report)
     samples = speech.only_speech(clip.samples) if settings.embed_audio == "speech" else clip.samples
     embedder = get_embedder(settings)
-    vector = embedder.embed(samples)
+    vector = embedder.embed(samples, window_s=settings.embed_window_s)
     return Embedded(vector=vector, model=embedder.info, audio=report,
                     timings_ms={"decode": decode_ms, "vad": vad_ms, "embed": _ms(t2)})

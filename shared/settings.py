@@ -46,6 +46,7 @@ class Settings:
     score_aggregation: str = "mean"
     channel: str = "mix"
     embed_audio: str = "full"
+    embed_window_s: float = 30.0
     min_speech_enroll_s: float = 3.0
     min_speech_identify_s: float = 1.5
     max_audio_seconds: float = 600.0
@@ -80,6 +81,8 @@ class Settings:
             raise ValueError("VOICEID_SCORE_AGGREGATION must be 'mean' or 'max'")
         if self.channel != "mix" and not self.channel.isdigit():
             raise ValueError("VOICEID_CHANNEL must be 'mix' or a channel number (0 = first)")
+        if self.embed_window_s < 5:
+            raise ValueError("VOICEID_EMBED_WINDOW_S must be at least 5 seconds")
         if self.embed_audio not in ("full", "speech"):
             raise ValueError("VOICEID_EMBED_AUDIO must be 'full' or 'speech'")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
@@ -104,6 +107,7 @@ ENV_NAMES = {
     "score_aggregation": "VOICEID_SCORE_AGGREGATION",
     "channel": "VOICEID_CHANNEL",
     "embed_audio": "VOICEID_EMBED_AUDIO",
+    "embed_window_s": "VOICEID_EMBED_WINDOW_S",
     "min_speech_enroll_s": "VOICEID_MIN_SPEECH_ENROLL_S",
     "min_speech_identify_s": "VOICEID_MIN_SPEECH_IDENTIFY_S",
     "max_audio_seconds": "VOICEID_MAX_AUDIO_SECONDS",

@@ -40,19 +40,29 @@ class Speech:
         return np.concatenate([samples[s:e] for s, e in self.segments])
 
 
+def _silero():
+    """Import silero_vad without its side effect: its import sets torch's global thread count to 1,
+    which would halve the speaker model's speed for the whole process."""
+    import torch
+
+    threads = torch.get_num_threads()
+    import silero_vad
+
+    torch.set_num_threads(threads)
+    return silero_vad
+
+
 def _model():
     if not hasattr(_local, "model"):
-        from silero_vad import load_silero_vad
-
-        _local.model = load_silero_vad(onnx=False)
+        _local.model = _silero().load_silero_vad(onnx=False)
     return _local.model
 
 
 def detect_speech(samples: np.ndarray) -> Speech:
     """Speech segments of a 16 kHz mono signal (silero defaults: threshold 0.5, 250 ms minimum speech)."""
     import torch
-    from silero_vad import get_speech_timestamps
 
+    model = _model()
     with torch.inference_mode():
-        stamps = get_speech_timestamps(torch.from_numpy(samples), _model(), sampling_rate=SAMPLE_RATE)
+        stamps = _silero().get_speech_timestamps(torch.from_numpy(samples), model, sampling_rate=SAMPLE_RATE)
     return Speech(segments=tuple((int(s["start"]), int(s["end"])) for s in stamps))
