@@ -62,3 +62,12 @@ def test_a_claim_for_the_reserved_name_is_rejected(client):
     blob = "unknown/probe.flac"
     doc = client.wait_result("identify", blob, client.upload("identify", blob, clips("3331")[1]))
     assert (doc["kind"], doc["status"], doc["error"]["code"]) == ("verify", "rejected", "name.reserved")
+
+
+def test_a_later_enrolment_spelled_differently_keeps_the_first_name(odd_enrolments, client):
+    blob = "ZOË   O'BRIEN (TEST)!/second take.flac"
+    doc = client.wait_result("enroll", blob, client.upload("enroll", blob, enrol_clips("3331", 2)[1]))
+    assert (doc["status"], doc["speaker"]) == ("ok", "Zoë O'Brien (test)!"), doc
+    rows = {r["speaker"]: r["voiceprints"] for r in client.speakers()}
+    assert rows["Zoë O'Brien (test)!"] == 2
+    assert not any(name.startswith("ZOË") for name in rows)
