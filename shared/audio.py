@@ -35,8 +35,9 @@ class MediaInfo:
     codec: str | None = None
     sample_rate: int | None = None
     channels: int | None = None
-    declared_s: float | None = None  # duration the container declares
+    declared_s: float | None = None  # duration the container declares (over all its streams)
     duration_estimated: bool = False  # ffmpeg guessed the duration from the bitrate
+    streams: int = 0  # streams in the container (audio, video, subtitles ...)
 
     def public(self) -> dict:
         return {"container": self.container, "codec": self.codec, "sample_rate": self.sample_rate,
@@ -81,7 +82,7 @@ def parse_media_info(stderr: str) -> MediaInfo:
     inp = stderr.split("Input #0, ", 1)
     if len(inp) < 2:
         return MediaInfo()
-    section = inp[1].split("Output #0", 1)[0]
+    section = inp[1].split("Output #0", 1)[0].split("Stream mapping:", 1)[0]
     container = section.split(", from", 1)[0].strip()
     duration = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", section)
     declared = (int(duration.group(1)) * 3600 + int(duration.group(2)) * 60 + float(duration.group(3))
@@ -91,6 +92,7 @@ def parse_media_info(stderr: str) -> MediaInfo:
         container=container, codec=stream.group(1) if stream else None,
         sample_rate=int(stream.group(2)) if stream else None, channels=_channels(stream.group(3)) if stream else None,
         declared_s=declared, duration_estimated="Estimating duration from bitrate" in stderr,
+        streams=len(re.findall(r"^\s*Stream #0:\d+", section, flags=re.MULTILINE)),
     )
 
 
@@ -232,9 +234,13 @@ def decode(data: bytes, *, max_seconds: float, timeout_s: float, channel: str = 
 
 
 def check_complete(audio: Audio, max_seconds: float) -> None:
-    """Refuse a file whose container declares clearly more audio than could be decoded (cut short)."""
+    """Refuse a file whose container declares clearly more audio than could be decoded (cut short).
+
+    Only for audio-only files: a container's declared duration spans all its streams,
+    and a video track may run past the audio.
+    """
     declared = audio.source.declared_s
-    if declared is None or audio.source.duration_estimated:
+    if declared is None or audio.source.duration_estimated or audio.source.streams != 1:
         return
     expected = min(declared, max_seconds + 1)
     if audio.duration_s < expected - max(TRUNCATION_TOLERANCE_S, 0.02 * expected):

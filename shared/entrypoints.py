@@ -17,7 +17,9 @@ from .identify import handle_identify
 from .matching import handle_match
 from .names import split_trigger_name
 from .pipeline import BlobInput
+from .poison import handle_blob_poison
 from .settings import Settings
+from .storage import get_storage
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +59,7 @@ def run_identify(stream: func.InputStream) -> list[str]:
 def run_match(msg: func.QueueMessage) -> None:
     handle_match(msg.get_body(), msg.dequeue_count or 1, app_host_config().queues.max_dequeue_count,
                  Settings.from_env())
+
+
+def run_blob_poison(msg: func.QueueMessage) -> None:
+    handle_blob_poison(msg.get_body(), get_storage(Settings.from_env().storage_connection))

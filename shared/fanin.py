@@ -8,16 +8,19 @@ dropped: the new upload has its own request and will write the result.
 
 from __future__ import annotations
 
+import json
 import logging
 
 from . import contract, results
-from .errors import VoiceIdError
+from .errors import TransientError, VoiceIdError
 from .identify import partial_prefix
 from .names import speaker_key
 from .records import MatchJob, ShardPartial
 from .scoring import identify_decision, top_k, verify_decision
 from .settings import Settings
-from .storage import Storage
+from .storage import ConcurrencyConflict, Storage
+
+MAX_WRITE_ATTEMPTS = 10
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +29,27 @@ def already_done(storage: Storage, job: MatchJob) -> bool:
     """True when this request's result document exists."""
     doc = storage.read_json(contract.RESULTS, contract.result_blob_name(contract.IDENTIFY, job.blob))
     return doc is not None and doc.get("request_id") == job.request_id
+
+
+def write_once(storage: Storage, job: MatchJob, doc: dict) -> bool:
+    """Write the request's result unless it already has one; True when this call wrote it.
+
+    Conditional on the ETag of what was read, so of two workers finishing together
+    exactly one writes; the other re-reads, finds the request done, and stops. A
+    result of an older upload of the same blob (another request) is replaced.
+    """
+    name = contract.result_blob_name(contract.IDENTIFY, job.blob)
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        got = storage.read(contract.RESULTS, name)
+        if got is not None and json.loads(got[0]).get("request_id") == job.request_id:
+            return False
+        try:
+            results.write(storage, contract.IDENTIFY, job.blob, doc,
+                          if_match=got[1] if got else None, if_none_match=got is None)
+            return True
+        except ConcurrencyConflict:
+            continue
+    raise TransientError(f"result of identify/{job.blob} kept changing", code="results.contention")
 
 
 def assemble(job: MatchJob, partials: list[ShardPartial], settings: Settings) -> dict:
@@ -74,7 +98,7 @@ def try_finish(storage: Storage, job: MatchJob, settings: Settings) -> bool:
     if current is not None and current != job.etag:
         log.info("identify/%s was re-uploaded; dropping stale request %s", job.blob, job.request_id)
     else:
-        results.write(storage, contract.IDENTIFY, job.blob, assemble(job, partials, settings))
+        write_once(storage, job, assemble(job, partials, settings))
     cleanup(storage, job.request_id)
     return True
 
@@ -90,6 +114,6 @@ def write_error(storage: Storage, job: MatchJob, err: VoiceIdError, *, status: s
     doc = results.failure(job.kind, contract.IDENTIFY, job.blob, job.etag, err, status=status,
                           model_id=job.model_id, timings_ms={"total": results.ms_since(job.received_at)},
                           request_id=job.request_id)
-    results.write(storage, contract.IDENTIFY, job.blob, doc)
+    write_once(storage, job, doc)
     cleanup(storage, job.request_id)
 

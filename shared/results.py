@@ -55,9 +55,13 @@ def failure(kind: str, container: str, blob: str, etag: str, err: VoiceIdError, 
     return doc
 
 
-def write(storage: Storage, container: str, blob: str, doc: dict) -> None:
-    """Store ``doc`` as the result of ``<container>/<blob>`` (replacing an older one) and log it."""
-    storage.write_json(contract.RESULTS, contract.result_blob_name(container, blob), doc)
+def write(storage: Storage, container: str, blob: str, doc: dict, **conditions) -> None:
+    """Store ``doc`` as the result of ``<container>/<blob>`` (replacing an older one) and log it.
+
+    ``conditions`` (``if_match``/``if_none_match``) make the write conditional, see ``Storage.write``.
+    """
+    storage.write_json(contract.RESULTS, contract.result_blob_name(container, blob), doc,
+                       **conditions)
     error = doc.get("error") or {}
     log.info("result %s/%s: kind=%s status=%s%s", container, blob, doc["kind"], doc["status"],
              f" code={error['code']}" if error else _summary(doc))

@@ -25,6 +25,7 @@ Input #0, wav, from '/dev/fd/3':
   Duration: 00:01:02.50, bitrate: 53 kb/s
   Stream #0:0: Audio: pcm_mulaw ([7][0][0][0] / 0x0007), 8000 Hz, mono, s16, 64 kb/s
 Stream mapping:
+  Stream #0:0 -> #0:0 (pcm_mulaw (native) -> pcm_f32le (native))
 Output #0, f32le, to 'pipe:1':
   Stream #0:0: Audio: pcm_f32le, 16000 Hz, 5.1(side), flt, 256 kb/s
 """
@@ -44,7 +45,8 @@ def wav_bytes(seconds: float, rate: int = 8000) -> bytes:
 
 def test_media_info_is_read_from_ffmpeg_output():
     info = parse_media_info(STDERR)
-    assert info == MediaInfo(container="wav", codec="pcm_mulaw", sample_rate=8000, channels=1, declared_s=62.5)
+    assert info == MediaInfo(container="wav", codec="pcm_mulaw", sample_rate=8000, channels=1, declared_s=62.5,
+                             streams=1)
     assert output_channels(STDERR) == 6
     assert parse_media_info("garbage") == MediaInfo()
 
@@ -74,11 +76,12 @@ def test_duration_cap_stops_decoding_early():
 
 def test_truncation_is_declared_minus_decoded():
     samples = np.zeros(16000 * 10, dtype=np.float32)
-    check_complete(Audio(samples, MediaInfo(declared_s=10.1)), max_seconds=600)  # within tolerance
-    check_complete(Audio(samples, MediaInfo(declared_s=40.0, duration_estimated=True)), max_seconds=600)
-    check_complete(Audio(samples, MediaInfo(declared_s=4000.0)), max_seconds=9)  # capped, not truncated
+    check_complete(Audio(samples, MediaInfo(declared_s=10.1, streams=1)), max_seconds=600)  # within tolerance
+    check_complete(Audio(samples, MediaInfo(declared_s=40.0, duration_estimated=True, streams=1)), max_seconds=600)
+    check_complete(Audio(samples, MediaInfo(declared_s=4000.0, streams=1)), max_seconds=9)  # capped, not truncated
+    check_complete(Audio(samples, MediaInfo(declared_s=15.0, streams=2)), max_seconds=600)  # video may run longer
     with pytest.raises(PermanentError) as info:
-        check_complete(Audio(samples, MediaInfo(declared_s=15.0)), max_seconds=600)
+        check_complete(Audio(samples, MediaInfo(declared_s=15.0, streams=1)), max_seconds=600)
     assert info.value.code == "audio.truncated"
 
 

@@ -1,0 +1,44 @@
+"""A failure that lasts: the host retries, then poisons, and the sender still gets an error result."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from azure.core.exceptions import ResourceExistsError
+
+from shared import contract
+from tests.conftest import clips
+from tests.schema_check import assert_valid
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def without_match_state(client):
+    """Remove the container where probes are stored, so every identify attempt fails (transiently)."""
+    client.storage.blobs.delete_container(contract.MATCH_STATE)
+    yield
+    for _ in range(50):
+        try:
+            client.storage.blobs.create_container(contract.MATCH_STATE)
+            return
+        except ResourceExistsError:
+            return
+        except Exception:  # still being deleted
+            time.sleep(0.2)
+
+
+def test_a_blob_failing_every_retry_gets_an_error_result_and_a_poison_message(client, host, without_match_state):
+    blob = "retries/probe.flac"  # a claim: verify
+    etag = client.upload("identify", blob, clips("1688")[-1])
+    doc = client.wait_result("identify", blob, etag, timeout_s=180)
+    assert (doc["kind"], doc["status"], doc["error"]["code"]) == ("verify", "error", "system.retries_exhausted")
+    assert doc["etag"] == etag  # the poison message carried Azure's ContainerName, BlobName and ETag
+    assert "host log" in doc["error"]["hint"]
+    assert_valid(doc)
+    log = host.log_text()
+    assert log.count("(Failed, try") >= 5 and "Functions.identify_trigger" in log
+    assert "moved to webjobs-blobtrigger-poison after 5 failures" in log
+    assert host.alive()
+
