@@ -1,4 +1,4 @@
-"""Accuracy measures for verification trials (pure numpy)."""
+"""Accuracy measures for verification and open-set identification trials (pure numpy)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,74 @@ import numpy as np
 def eer(scores: np.ndarray, labels: np.ndarray) -> float:
     """Equal error rate in percent: where false accepts and false rejects cross.
 
-    ``labels`` is True for target (same speaker) trials. Computed exactly over
-    every distinct score as a threshold, taking the mean of FAR and FRR at the
-    threshold where they are closest.
+    ``labels`` is True for target (same speaker) trials. Computed over every cut
+    between sorted scores, taking the mean of FAR and FRR where they are closest
+    (ties between equal scores are split arbitrarily; scores here are continuous).
     """
     scores, labels = np.asarray(scores, np.float64), np.asarray(labels, bool)
     if labels.all() or not labels.any():
         raise ValueError("EER needs both target and non-target trials")
-    order = np.argsort(scores)
-    lab = labels[order]  # ties between scores are split arbitrarily; scores here are continuous
-    # rejecting everything below index i: FRR = targets below i, FAR = non-targets at or above i
-    frr = np.concatenate([[0], np.cumsum(lab)]) / lab.sum()
-    far = 1 - np.concatenate([[0], np.cumsum(~lab)]) / (~lab).sum()
+    far, frr = _sorted_rates(scores, labels)
     i = int(np.argmin(np.abs(far - frr)))
     return float(100 * (far[i] + frr[i]) / 2)
+
+
+def _sorted_rates(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(FAR, FRR) at every cut between sorted scores, from 'accept everything' to 'reject everything'."""
+    order = np.argsort(scores, kind="stable")
+    lab = np.asarray(labels, bool)[order]
+    frr = np.concatenate([[0], np.cumsum(lab)]) / lab.sum()
+    far = 1 - np.concatenate([[0], np.cumsum(~lab)]) / (~lab).sum()
+    return far, frr
+
+
+def min_dcf(scores: np.ndarray, labels: np.ndarray, p_target: float = 0.01, c_miss: float = 1.0,
+            c_fa: float = 1.0) -> float:
+    """Normalised minimum detection cost (NIST SRE): 0 is perfect, 1 is no better than always deciding one way."""
+    far, frr = _sorted_rates(np.asarray(scores, np.float64), np.asarray(labels, bool))
+    cost = c_miss * p_target * frr + c_fa * (1 - p_target) * far
+    return float(cost.min() / min(c_miss * p_target, c_fa * (1 - p_target)))
+
+
+def det_points(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(FAR, FRR) pairs of the DET curve, in percent."""
+    far, frr = _sorted_rates(np.asarray(scores, np.float64), np.asarray(labels, bool))
+    return 100 * far, 100 * frr
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval of a rate k/n, in percent (sound at 0 errors, unlike k/n +- 1.96 sigma)."""
+    if n == 0:
+        return (0.0, 100.0)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (float(100 * max(0.0, centre - half)), float(100 * min(1.0, centre + half)))
+
+
+def rates_at(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict:
+    """FAR and FRR (percent, with 95 % intervals and counts) when accepting exactly ``score >= threshold``."""
+    scores, labels = np.asarray(scores, np.float64), np.asarray(labels, bool)
+    accept = scores >= threshold
+    fa, n_non = int((accept & ~labels).sum()), int((~labels).sum())
+    fr, n_tar = int((~accept & labels).sum()), int(labels.sum())
+    return {"far": 100 * fa / max(n_non, 1), "far_ci": wilson(fa, n_non), "false_accepts": fa, "non_targets": n_non,
+            "frr": 100 * fr / max(n_tar, 1), "frr_ci": wilson(fr, n_tar), "false_rejects": fr, "targets": n_tar}
+
+
+def open_set(best: np.ndarray, correct: np.ndarray, known: np.ndarray, fa_rate: float = 0.01) -> dict:
+    """Open-set identification from each probe's best gallery score.
+
+    ``best``: the top score per probe; ``correct``: its top candidate is the true speaker;
+    ``known``: the probe's speaker is enrolled. Returns closed-set top-1 accuracy over known
+    probes and the detection-and-identification rate (DIR) at the strictest threshold that
+    lets at most ``fa_rate`` of the unknown probes through.
+    """
+    best, correct, known = (np.asarray(a) for a in (best, correct, known))
+    unknown_scores = np.sort(best[~known])[::-1]
+    allowed = int(np.floor(fa_rate * len(unknown_scores)))
+    threshold = float(np.nextafter(unknown_scores[allowed], np.inf)) if allowed < len(unknown_scores) else -np.inf
+    detected = (best >= threshold) & correct & known
+    return {"top1": float(100 * correct[known].mean()), "dir": float(100 * detected.sum() / known.sum()),
+            "threshold": threshold, "false_alarms": int((best[~known] >= threshold).sum()),
+            "unknown_probes": int((~known).sum())}
