@@ -19,7 +19,7 @@ from .cli import AUDIO_SUFFIXES
 from .client import VoiceId, unique_probe_name
 from .localhost.process import HostProcess
 from .settings import PROJECT_ROOT, Settings
-from .table import format_table
+from .table import format_table, result_row
 
 KIT = PROJECT_ROOT.parent / "shared" / "data"
 DEMO_PORTS = (10010, 10011, 10012)  # not the defaults, so a developer's own Azurite is left alone
@@ -95,8 +95,8 @@ def _story(client: VoiceId, enrol, probes, started: float) -> int:
     for doc, exp in zip(docs, expected):
         got = _answer(doc)
         wrong += got != exp
-        rows.append([doc["blob"], doc["kind"], doc["status"], got, _speaker(doc), _score(doc), exp,
-                     "yes" if got == exp else "NO"])
+        _, _, _, _, speaker, score = result_row(doc)
+        rows.append([doc["blob"], doc["kind"], doc["status"], got, speaker, score, exp, "yes" if got == exp else "NO"])
     print()
     print(format_table(("file", "kind", "status", "decision", "speaker", "score", "expected", "right"), rows))
     print(f"\n{len(rows) - wrong}/{len(rows)} right in {time.time() - started:.1f} s "
@@ -108,18 +108,6 @@ def _answer(doc: dict) -> str:
     if doc["status"] != "ok":
         return doc["status"]
     return doc.get("speaker") if doc["kind"] == "enroll" else doc.get("decision")
-
-
-def _speaker(doc: dict) -> str:
-    if doc["kind"] == "identify" and doc.get("candidates"):
-        nearest = doc["candidates"][0]["speaker"]
-        return f"(nearest: {nearest})" if doc.get("decision") == "unknown" else nearest
-    return doc.get("claimed") or doc.get("speaker") or ""
-
-
-def _score(doc: dict) -> str:
-    score = doc.get("score") if doc["kind"] == "verify" else (doc.get("candidates") or [{}])[0].get("score")
-    return "" if score is None else f"{score:.3f}"
 
 
 if __name__ == "__main__":

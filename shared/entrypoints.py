@@ -36,24 +36,26 @@ def blob_input(stream: func.InputStream, settings: Settings) -> BlobInput:
     return BlobInput(container=container, blob=blob, etag=str(props.get("ETag", "")), data=data, size=size)
 
 
+def _mapped(stream: func.InputStream, settings: Settings) -> BlobInput | None:
+    """The blob as a record, or None (logged) when its name has no container to answer in."""
+    try:
+        return blob_input(stream, settings)
+    except PermanentError as err:
+        log.error("blob trigger: cannot map blob %r: %s", stream.name, err.message)
+        return None
+
+
 def run_enroll(stream: func.InputStream) -> None:
     settings = Settings.from_env()
-    try:
-        inp = blob_input(stream, settings)
-    except PermanentError as err:
-        log.error("enroll trigger: cannot map blob %r: %s", stream.name, err.message)
-        return
-    handle_enroll(inp, settings)
+    inp = _mapped(stream, settings)
+    if inp is not None:
+        handle_enroll(inp, settings)
 
 
 def run_identify(stream: func.InputStream) -> list[str]:
     settings = Settings.from_env()
-    try:
-        inp = blob_input(stream, settings)
-    except PermanentError as err:
-        log.error("identify trigger: cannot map blob %r: %s", stream.name, err.message)
-        return []
-    return handle_identify(inp, settings)
+    inp = _mapped(stream, settings)
+    return [] if inp is None else handle_identify(inp, settings)
 
 
 def run_match(msg: func.QueueMessage) -> None:

@@ -25,10 +25,17 @@ MAX_WRITE_ATTEMPTS = 10
 log = logging.getLogger(__name__)
 
 
+def _current_result(storage: Storage, job: MatchJob) -> tuple[bool, str | None]:
+    """(this request already has its result?, ETag of the result stored now or None)."""
+    got = storage.read(contract.RESULTS, contract.result_blob_name(contract.IDENTIFY, job.blob))
+    if got is None:
+        return False, None
+    return json.loads(got[0]).get("request_id") == job.request_id, got[1]
+
+
 def already_done(storage: Storage, job: MatchJob) -> bool:
     """True when this request's result document exists."""
-    doc = storage.read_json(contract.RESULTS, contract.result_blob_name(contract.IDENTIFY, job.blob))
-    return doc is not None and doc.get("request_id") == job.request_id
+    return _current_result(storage, job)[0]
 
 
 def write_once(storage: Storage, job: MatchJob, doc: dict) -> bool:
@@ -38,14 +45,12 @@ def write_once(storage: Storage, job: MatchJob, doc: dict) -> bool:
     exactly one writes; the other re-reads, finds the request done, and stops. A
     result of an older upload of the same blob (another request) is replaced.
     """
-    name = contract.result_blob_name(contract.IDENTIFY, job.blob)
     for _ in range(MAX_WRITE_ATTEMPTS):
-        got = storage.read(contract.RESULTS, name)
-        if got is not None and json.loads(got[0]).get("request_id") == job.request_id:
+        done, etag = _current_result(storage, job)
+        if done:
             return False
         try:
-            results.write(storage, contract.IDENTIFY, job.blob, doc,
-                          if_match=got[1] if got else None, if_none_match=got is None)
+            results.write(storage, contract.IDENTIFY, job.blob, doc, if_match=etag, if_none_match=etag is None)
             return True
         except ConcurrencyConflict:
             continue
@@ -109,9 +114,9 @@ def cleanup(storage: Storage, request_id: str) -> None:
         storage.delete(contract.MATCH_STATE, item.name)
 
 
-def write_error(storage: Storage, job: MatchJob, err: VoiceIdError, *, status: str) -> None:
-    """The result of a request that cannot finish: the sender is told, an operator can look."""
-    doc = results.failure(job.kind, contract.IDENTIFY, job.blob, job.etag, err, status=status,
+def write_error(storage: Storage, job: MatchJob, err: VoiceIdError) -> None:
+    """The ``error`` result of a request that cannot finish: the sender is told, an operator can look."""
+    doc = results.failure(job.kind, contract.IDENTIFY, job.blob, job.etag, err, status="error",
                           model_id=job.model_id, timings_ms={"total": results.ms_since(job.received_at)},
                           request_id=job.request_id)
     write_once(storage, job, doc)

@@ -64,12 +64,12 @@ def handle_match(body: str | bytes, dequeue_count: int, max_dequeue_count: int, 
         _process(storage, job, settings)
     except VoiceIdError as err:
         if isinstance(err, PermanentError) or dequeue_count >= max_dequeue_count:
-            fanin.write_error(storage, job, err, status="error")
+            fanin.write_error(storage, job, err)
         if isinstance(err, TransientError):
             raise
     except Exception as exc:
         if dequeue_count >= max_dequeue_count:
-            fanin.write_error(storage, job, TransientError(f"{type(exc).__name__}: {exc}"), status="error")
+            fanin.write_error(storage, job, TransientError(f"{type(exc).__name__}: {exc}"))
         raise
 
 
