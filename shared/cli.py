@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import contract
 from .errors import VoiceIdError
+from .evalcli import add_eval_parser
 from .settings import PROJECT_ROOT
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".webm", ".mp4", ".mov", ".mkv",
@@ -29,6 +30,7 @@ EPILOG = """examples:
   voiceid speakers                            # who is enrolled
   voiceid results --prefix identify/          # recent results as a table
   voiceid demo                                # the whole story on real speech, then stop
+  voiceid eval trials T.txt --root D --out S  # accuracy on your own recordings (EER, FAR at the op point)
 
 Storage: AzureWebJobsStorage (default UseDevelopmentStorage=true, the local Azurite).
 """
@@ -220,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unknown", help="folder of speaker folders never enrolled "
                                      "(default: ../shared/data/librispeech-single when present)")
     add("init", cmd_init, "create the containers and queues of the storage contract (idempotent)")
+    add_eval_parser(sub)
     return parser
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import contract
 from .azurite import Azurite
+from .calibration import threshold_for
 from .cli import AUDIO_SUFFIXES
 from .client import VoiceId, unique_probe_name
 from .localhost.process import HostProcess
@@ -100,7 +101,7 @@ def _story(client: VoiceId, enrol, probes, started: float) -> int:
     print()
     print(format_table(("file", "kind", "status", "decision", "speaker", "score", "expected", "right"), rows))
     print(f"\n{len(rows) - wrong}/{len(rows)} right in {time.time() - started:.1f} s "
-          f"(threshold {client.settings.match_threshold})")
+          f"(score threshold {threshold_for(client.settings.target_far):.1f} = target FAR {client.settings.target_far:g})")
     return 1 if wrong else 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from . import contract, results
+from . import contract, integrity, results
 from .errors import PermanentError
 from .gallery import Gallery, Voiceprint, voiceprint_id
 from .names import parse_enroll, speaker_key
@@ -35,11 +35,20 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
             etag=inp.etag, sha256=inp.sha256, duration_s=emb.audio["duration_s"],
             net_speech_s=emb.audio["net_speech_s"], created_at=results.now_iso(),
         )
-        speaker = Gallery(storage, emb.model, settings.shard_count).add(vp)
+        gallery = Gallery(storage, emb.model, settings.shard_count)
+        checked = integrity.check(vp.embedding, vp.key, gallery.load_all(), gallery.load_stats(), settings.target_far)
+        if checked["status"] == "mismatch" and settings.enroll_mismatch == "reject":
+            raise PermanentError(
+                f"this file does not sound like the voiceprints already enrolled for {target.speaker!r} "
+                f"(score {checked['score']}, threshold {checked['threshold']})", code="enroll.mismatch",
+                hint="Check that the file is filed under the right speaker; the voiceprint was not stored.",
+                details={"integrity": checked, "audio": emb.audio})
+        speaker = gallery.add(vp)
+        gallery.refresh_stats()
         timings = {**emb.timings_ms, "total": results.ms_since(start)}
         doc = results.base("enroll", contract.ENROLL, inp.blob, inp.etag, model_id=model_id, timings_ms=timings,
                            request_id=inp.request_id, audio=emb.audio, speaker=speaker,
-                           voiceprint_id=vp.voiceprint_id)
+                           voiceprint_id=vp.voiceprint_id, integrity=checked)
     except PermanentError as err:
         doc = results.failure("enroll", contract.ENROLL, inp.blob, inp.etag, err, status="rejected",
                               model_id=model_id, timings_ms={"total": results.ms_since(start)},

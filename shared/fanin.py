@@ -15,6 +15,7 @@ from . import contract, results
 from .errors import TransientError, VoiceIdError
 from .identify import partial_prefix
 from .names import speaker_key
+from .calibration import identify_threshold, threshold_for
 from .records import MatchJob, ShardPartial
 from .scoring import identify_decision, top_k, verify_decision
 from .settings import Settings
@@ -61,8 +62,14 @@ def assemble(job: MatchJob, partials: list[ShardPartial], settings: Settings) ->
     """The result document of a request from all its shard partials (pure)."""
     timings = {**job.timings_ms, "match": max((p.match_ms for p in partials), default=0.0),
                "total": results.ms_since(job.received_at)}
+    calibration = next((p.calibration for p in partials if p.calibration), {})
+    if job.kind == "verify":
+        threshold = threshold_for(settings.target_far)
+    else:
+        threshold = identify_threshold(settings.target_far, calibration.get("speakers", 1))
     common = {"model_id": job.model_id, "timings_ms": timings, "request_id": job.request_id,
-              "audio": job.audio, "threshold": settings.match_threshold}
+              "audio": job.audio, "threshold": round(threshold, 4), "target_far": settings.target_far,
+              "calibration": calibration}
     merged = [c for p in partials for c in p.candidates]
     scored = sum(p.scored for p in partials)
     if job.kind == "verify":
@@ -71,12 +78,13 @@ def assemble(job: MatchJob, partials: list[ShardPartial], settings: Settings) ->
         score = round(mine[0].score, 4) if mine else None
         return results.base("verify", contract.IDENTIFY, job.blob, job.etag, **common,
                             claimed=mine[0].speaker if mine else job.claimed,
-                            decision=verify_decision(score, settings.match_threshold), score=score,
+                            decision=verify_decision(score, threshold), score=score,
+                            cosine=round(mine[0].cosine, 4) if mine else None,
                             reason=None if mine else "not_enrolled")
     ranked = top_k(merged, settings.top_k)
     return results.base("identify", contract.IDENTIFY, job.blob, job.etag, **common,
                         candidates=[c.public() for c in ranked],
-                        decision=identify_decision(ranked, settings.match_threshold), voiceprints_scored=scored)
+                        decision=identify_decision(ranked, threshold), voiceprints_scored=scored)
 
 
 def _read_partials(storage: Storage, job: MatchJob) -> list[ShardPartial] | None:

@@ -25,6 +25,8 @@ import numpy as np
 from . import contract
 from .embedding import ModelInfo
 from .errors import TransientError
+from .gallerystats import GalleryStats, build
+from .normalization import speaker_models
 from .storage import ConcurrencyConflict, Storage
 
 MAX_WRITE_ATTEMPTS = 30
@@ -127,6 +129,29 @@ class Gallery:
         raise TransientError(f"shard {shard_no} kept changing during {MAX_WRITE_ATTEMPTS} write attempts",
                              code="gallery.contention")
 
+    def stats_blob(self) -> str:
+        return f"{self.model.name}/{self.model.version}/stats.npz"
+
+    def load_all(self) -> list[Shard]:
+        return [self.load(n) for n in range(self.shard_count)]
+
+    def load_stats(self) -> GalleryStats:
+        """The stored normalisation statistics; built (and stored) now when there are none yet."""
+        got = self.storage.read(contract.GALLERY, self.stats_blob())
+        return GalleryStats.from_bytes(got[0]) if got is not None else self.refresh_stats()
+
+    def refresh_stats(self, shards: list[Shard] | None = None) -> GalleryStats:
+        """Rebuild the statistics from every voiceprint of this model and store them.
+
+        Called after each enrolment. Two enrolments finishing together both write; each
+        includes its own voiceprint, and the next refresh includes both.
+        """
+        shards = self.load_all() if shards is None else shards
+        keys, models = models_of(shards, self.model.dim)
+        stats = build(keys, models, self.model.id)
+        self.storage.write(contract.GALLERY, self.stats_blob(), stats.to_bytes())
+        return stats
+
     def speakers(self) -> list[dict]:
         """Every enrolled speaker with their voiceprint count (no embeddings)."""
         out: dict[str, dict] = {}
@@ -135,3 +160,10 @@ class Gallery:
                 row = out.setdefault(e["key"], {"speaker": e["speaker"], "voiceprints": 0, "shard": shard})
                 row["voiceprints"] += 1
         return sorted(out.values(), key=lambda r: r["speaker"].casefold())
+
+
+def models_of(shards: list[Shard], dim: int) -> tuple[list[str], np.ndarray]:
+    """One model (normalised mean of the voiceprints) per enrolled speaker key, over ``shards``."""
+    keys = [k for sh in shards for k in sh.keys]
+    matrix = np.vstack([sh.matrix for sh in shards]) if shards else np.zeros((0, dim), np.float32)
+    return speaker_models(matrix, keys)

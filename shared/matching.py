@@ -16,31 +16,62 @@ import numpy as np
 from . import contract, fanin
 from .embedding import ModelInfo
 from .errors import PermanentError, TransientError, VoiceIdError
-from .gallery import Gallery
+from .gallery import Gallery, Shard
+from .gallerystats import GalleryStats, Scored
 from .identify import partial_prefix
 from .names import speaker_key
 from .records import Candidate, MatchJob, ShardPartial
-from .scoring import speaker_scores, top_k
+from .normalization import speaker_models
+from .scoring import top_k
 from .settings import Settings
 from .storage import Storage, get_storage
 
 log = logging.getLogger(__name__)
 
 
-def score_shard(job: MatchJob, probe: np.ndarray, gallery: Gallery, settings: Settings) -> ShardPartial:
+SHORTLIST_MIN = 20  # speakers per shard re-scored in full, at least (and 4 x top_k)
+
+
+def shortlist(probe: np.ndarray, keys: list[str], models: np.ndarray, stats: GalleryStats, size: int) -> list[int]:
+    """Stage 1: the ``size`` speakers of a shard nearest to the probe by centred cosine (one matrix product)."""
+    if len(keys) <= size:
+        return list(range(len(keys)))
+    near = stats.cohort.center(models) @ stats.cohort.center(probe)
+    return sorted(np.argpartition(-near, size - 1)[:size].tolist())
+
+
+def full_scores(probe: np.ndarray, shard: Shard, keys: list[str], models: np.ndarray, stats: GalleryStats,
+                aggregation: str) -> list[Scored]:
+    """Stage 2: calibrated scores of the shortlisted speakers (``max``: their best single voiceprint)."""
+    if aggregation == "mean":
+        return stats.score(probe, keys, models)
+    wanted = set(keys)
+    rows = [i for i, k in enumerate(shard.keys) if k in wanted]
+    best: dict[str, Scored] = {}
+    for s in stats.score(probe, [shard.keys[i] for i in rows], shard.matrix[rows]):
+        if s.key not in best or s.score > best[s.key].score:
+            best[s.key] = s
+    return list(best.values())
+
+
+def score_shard(job: MatchJob, probe: np.ndarray, gallery: Gallery, stats: GalleryStats,
+                settings: Settings) -> ShardPartial:
     """The shard's best candidates for this probe (only the claimed speaker for 1:1)."""
     t0 = time.perf_counter()
     shard = gallery.load(job.shard)
-    keys = shard.keys
-    matrix = shard.matrix
+    keys, models = speaker_models(shard.matrix, shard.keys)
     if job.claimed is not None:
-        rows = [i for i, k in enumerate(keys) if k == speaker_key(job.claimed)]
-        keys, matrix = [keys[i] for i in rows], matrix[rows]
-    scores = speaker_scores(probe, matrix, keys, settings.score_aggregation)
+        keep = [i for i, k in enumerate(keys) if k == speaker_key(job.claimed)]
+    else:
+        keep = shortlist(probe, keys, models, stats, max(SHORTLIST_MIN, 4 * settings.top_k))
+    keys, models = [keys[i] for i in keep], models[keep]
+    scored = full_scores(probe, shard, keys, models, stats, settings.score_aggregation)
     names = {e["key"]: e["speaker"] for e in shard.entries}
-    ranked = top_k((Candidate(speaker=names[k], score=s, key=k) for k, s in scores.items()), settings.top_k)
+    ranked = top_k((Candidate(speaker=names[s.key], score=s.score, key=s.key, cosine=s.cosine) for s in scored),
+                   settings.top_k)
     return ShardPartial(request_id=job.request_id, shard=job.shard, candidates=tuple(ranked),
-                        scored=len(keys), match_ms=round((time.perf_counter() - t0) * 1000, 2))
+                        scored=len(shard.keys), match_ms=round((time.perf_counter() - t0) * 1000, 2),
+                        calibration=stats.summary())
 
 
 def _load_probe(storage: Storage, job: MatchJob) -> np.ndarray | None:
@@ -85,7 +116,7 @@ def _process(storage: Storage, job: MatchJob, settings: Settings) -> None:
         raise PermanentError("the probe embedding of this request is missing", code="match.probe_missing",
                              hint="Upload the file again.")
     gallery = Gallery(storage, ModelInfo.from_id(job.model_id, dim=int(probe.shape[-1])), settings.shard_count)
-    partial = score_shard(job, probe, gallery, settings)
+    partial = score_shard(job, probe, gallery, gallery.load_stats(), settings)
     storage.write(contract.MATCH_STATE, f"{partial_prefix(job.request_id)}{job.shard:04d}.json",
                   partial.to_json().encode("utf-8"), content_type="application/json")
     fanin.try_finish(storage, job, settings)

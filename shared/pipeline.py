@@ -90,21 +90,44 @@ def check_speech(net_s: float, minimum: float, report: dict) -> None:
                              hint="Upload a longer recording of the speaker talking.", details=report)
 
 
-def embed_input(inp: BlobInput, settings: Settings, *, min_speech_s: float) -> Embedded:
-    """Decode, gate and embed one input; bad audio raises :class:`PermanentError`."""
-    check_size(inp.length, settings)
+@dataclass(frozen=True)
+class Prepared:
+    """Decoded, measured audio ready to embed: the front end up to (not including) the speech gate."""
+
+    samples: np.ndarray = field(repr=False)
+    net_speech_s: float
+    audio: dict
+    timings_ms: dict
+
+
+def prepare(data: bytes, settings: Settings) -> Prepared:
+    """Decode one input and measure its speech; undecodable or over-long input raises :class:`PermanentError`."""
     t0 = time.perf_counter()
-    clip = audio.decode(inp.data, max_seconds=settings.max_audio_seconds, timeout_s=settings.ffmpeg_timeout_s,
+    clip = audio.decode(data, max_seconds=settings.max_audio_seconds, timeout_s=settings.ffmpeg_timeout_s,
                         channel=settings.channel)
     audio.check_duration(clip, max_seconds=settings.max_audio_seconds)
     decode_ms, t1 = _ms(t0), time.perf_counter()
     speech = detect_speech(clip.samples)
-    mask = speech.mask(len(clip.samples))
-    report = audio_report(clip, speech.net_s, mask, settings)
-    vad_ms, t2 = _ms(t1), time.perf_counter()
-    check_speech(speech.net_s, min_speech_s, report)
+    report = audio_report(clip, speech.net_s, speech.mask(len(clip.samples)), settings)
     samples = speech.only_speech(clip.samples) if settings.embed_audio == "speech" else clip.samples
+    if len(samples) == 0:  # trimming on and no speech: embed what there is (the gate will refuse it anyway)
+        samples = clip.samples
+    return Prepared(samples=samples, net_speech_s=speech.net_s, audio=report,
+                    timings_ms={"decode": decode_ms, "vad": _ms(t1)})
+
+
+def embed_prepared(prep: Prepared, settings: Settings) -> Embedded:
+    """Embed prepared audio with the configured model (no gates)."""
+    t0 = time.perf_counter()
     embedder = get_embedder(settings)
-    vector = embedder.embed(samples, window_s=settings.embed_window_s)
-    return Embedded(vector=vector, model=embedder.info, audio=report,
-                    timings_ms={"decode": decode_ms, "vad": vad_ms, "embed": _ms(t2)})
+    vector = embedder.embed(prep.samples, window_s=settings.embed_window_s)
+    return Embedded(vector=vector, model=embedder.info, audio=prep.audio,
+                    timings_ms={**prep.timings_ms, "embed": _ms(t0)})
+
+
+def embed_input(inp: BlobInput, settings: Settings, *, min_speech_s: float) -> Embedded:
+    """Decode, gate and embed one input; bad audio raises :class:`PermanentError`."""
+    check_size(inp.length, settings)
+    prep = prepare(inp.data, settings)
+    check_speech(prep.net_speech_s, min_speech_s, prep.audio)
+    return embed_prepared(prep, settings)

@@ -23,12 +23,13 @@ class Candidate:
     """One enrolled speaker and how well the probe matches them."""
 
     speaker: str  # display name, as first enrolled
-    score: float
+    score: float  # calibrated: -log10 of the estimated false-accept rate (shared.calibration)
     key: str = ""  # the matching key (see names.speaker_key)
+    cosine: float = 0.0  # raw cosine to the speaker's model, for diagnostics only
 
     def public(self) -> dict:
-        """The ``{"speaker", "score"}`` pair that result documents carry."""
-        return {"speaker": self.speaker, "score": round(self.score, 4)}
+        """What result documents carry of a candidate."""
+        return {"speaker": self.speaker, "score": round(self.score, 4), "cosine": round(self.cosine, 4)}
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,9 @@ class ShardPartial:
     request_id: str
     shard: int
     candidates: tuple[Candidate, ...]
-    scored: int  # voiceprints compared
+    scored: int  # voiceprints in the shard
     match_ms: float
+    calibration: dict = field(default_factory=dict)  # GalleryStats.summary() the scores were made with
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "candidates": [asdict(c) for c in self.candidates]},

@@ -48,8 +48,10 @@ def base(kind: str, container: str, blob: str, etag: str, *, status: str = "ok",
 def failure(kind: str, container: str, blob: str, etag: str, err: VoiceIdError, *, status: str,
             model_id: str | None = None, timings_ms: dict | None = None, **fields) -> dict:
     """A ``rejected`` (sender must fix the input) or ``error`` (operator must look) document."""
-    if err.details and "audio" not in fields:
-        fields["audio"] = err.details
+    if err.details and err.code.startswith("audio."):  # an audio gate's details are the audio report
+        fields.setdefault("audio", err.details)
+    elif err.details:
+        fields = {**err.details, **fields}
     doc = base(kind, container, blob, etag, status=status, model_id=model_id, timings_ms=timings_ms, **fields)
     doc["error"] = err.as_dict()
     return doc

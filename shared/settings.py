@@ -17,10 +17,6 @@ DEV_STORAGE = "UseDevelopmentStorage=true"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEAM_KIT_MODEL = PROJECT_ROOT.parent / "shared" / "models" / "spkrec-ecapa-voxceleb"
 
-# Interim open-set threshold on raw cosine, chosen in docs/thresholds.md from
-# ../shared/data/trials/openset-librispeech.json (bench/interim_threshold.py).
-INTERIM_COSINE_THRESHOLD = 0.50
-
 
 def default_model_source() -> str:
     """The team kit's local ECAPA folder when it sits beside the checkout, else the hub id."""
@@ -42,7 +38,8 @@ class Settings:
     torch_threads: int = 0
     shard_count: int = 4
     top_k: int = 5
-    match_threshold: float = INTERIM_COSINE_THRESHOLD
+    target_far: float = 0.01
+    enroll_mismatch: str = "flag"
     score_aggregation: str = "mean"
     channel: str = "mix"
     embed_audio: str = "full"
@@ -83,6 +80,10 @@ class Settings:
             raise ValueError("VOICEID_CHANNEL must be 'mix' or a channel number (0 = first)")
         if self.embed_window_s < 5:
             raise ValueError("VOICEID_EMBED_WINDOW_S must be at least 5 seconds")
+        if not 0 < self.target_far < 0.5:
+            raise ValueError("VOICEID_TARGET_FAR must be a rate between 0 and 0.5, e.g. 0.01 for 1 % false accepts")
+        if self.enroll_mismatch not in ("flag", "reject"):
+            raise ValueError("VOICEID_ENROLL_MISMATCH must be 'flag' or 'reject'")
         if self.embed_audio not in ("full", "speech"):
             raise ValueError("VOICEID_EMBED_AUDIO must be 'full' or 'speech'")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
@@ -103,7 +104,8 @@ ENV_NAMES = {
     "torch_threads": "VOICEID_TORCH_THREADS",
     "shard_count": "VOICEID_SHARD_COUNT",
     "top_k": "VOICEID_TOP_K",
-    "match_threshold": "VOICEID_MATCH_THRESHOLD",
+    "target_far": "VOICEID_TARGET_FAR",
+    "enroll_mismatch": "VOICEID_ENROLL_MISMATCH",
     "score_aggregation": "VOICEID_SCORE_AGGREGATION",
     "channel": "VOICEID_CHANNEL",
     "embed_audio": "VOICEID_EMBED_AUDIO",

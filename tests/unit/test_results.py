@@ -9,7 +9,7 @@ from tests.schema_check import assert_valid
 
 AUDIO = {"duration_s": 3.0, "net_speech_s": 2.5, "clipping_ratio": 0.0, "snr_db": 30.0, "channel": "mix",
          "input": {"container": "wav", "codec": "pcm_s16le", "sample_rate": 16000, "channels": 1}}
-SETTINGS = Settings.from_env({"VOICEID_MATCH_THRESHOLD": "0.5", "VOICEID_TOP_K": "2"})
+SETTINGS = Settings.from_env({"VOICEID_TARGET_FAR": "0.01", "VOICEID_TOP_K": "2"})  # threshold 2.0
 
 
 def job(kind="identify", claimed=None, shards=(0, 1)):
@@ -23,8 +23,8 @@ def partials(*cands):
 
 
 def test_identify_merges_shards_best_first_and_validates():
-    doc = assemble(job(), partials([Candidate("Ann", 0.7, "ann"), Candidate("Bo", 0.2, "bo")],
-                                   [Candidate("Cy", 0.6, "cy")]), SETTINGS)
+    doc = assemble(job(), partials([Candidate("Ann", 2.7, "ann"), Candidate("Bo", 0.2, "bo")],
+                                   [Candidate("Cy", 2.6, "cy")]), SETTINGS)
     assert [c["speaker"] for c in doc["candidates"]] == ["Ann", "Cy"]
     assert doc["decision"] == "Ann"
     assert doc["voiceprints_scored"] == 3
@@ -32,16 +32,16 @@ def test_identify_merges_shards_best_first_and_validates():
 
 
 def test_identify_below_threshold_is_unknown():
-    doc = assemble(job(), partials([Candidate("Ann", 0.49, "ann")], []), SETTINGS)
+    doc = assemble(job(), partials([Candidate("Ann", 1.99, "ann")], []), SETTINGS)
     assert doc["decision"] == "unknown"
     assert doc["candidates"][0]["speaker"] == "Ann"
     assert_valid(doc)
 
 
-@pytest.mark.parametrize(("score", "decision"), [(0.5, "accept"), (0.4999, "reject"), (0.9, "accept")])
+@pytest.mark.parametrize(("score", "decision"), [(2.0, "accept"), (1.9999, "reject"), (4.5, "accept")])
 def test_verify_accepts_exactly_when_score_reaches_threshold(score, decision):
     doc = assemble(job("verify", "ann", (1,)), partials([Candidate("Ann", score, "ann")]), SETTINGS)
-    assert (doc["decision"], doc["claimed"], doc["threshold"]) == (decision, "Ann", 0.5)
+    assert (doc["decision"], doc["claimed"], doc["threshold"]) == (decision, "Ann", 2.0)
     assert_valid(doc)
 
 

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from shared.records import Candidate
-from shared.scoring import identify_decision, speaker_scores, top_k, verify_decision
+from shared.normalization import speaker_models
+from shared.scoring import identify_decision, top_k, verify_decision
 
 
 def unit(v):
@@ -10,33 +11,17 @@ def unit(v):
     return v / np.linalg.norm(v)
 
 
-def test_mean_aggregation_scores_against_the_centroid():
+def test_speaker_model_is_the_normalised_centroid():
     matrix = np.stack([unit([1, 0]), unit([0, 1]), unit([1, 1])])
-    scores = speaker_scores(unit([1, 1]), matrix, ["a", "a", "b"], "mean")
-    assert scores["a"] == pytest.approx(1.0)  # centroid of (1,0) and (0,1) points along (1,1)
-    assert scores["b"] == pytest.approx(1.0)
+    keys, models = speaker_models(matrix, ["a", "a", "b"])
+    assert keys == ["a", "b"]
+    assert models[0] == pytest.approx(unit([1, 1]))  # centroid of (1,0) and (0,1) points along (1,1)
+    assert models[1] == pytest.approx(unit([1, 1]))
 
 
-def test_max_aggregation_takes_the_best_voiceprint():
-    matrix = np.stack([unit([1, 0]), unit([0, 1])])
-    scores = speaker_scores(unit([1, 0]), matrix, ["a", "a"], "max")
-    assert scores == {"a": pytest.approx(1.0)}
-
-
-def test_mean_and_max_differ_when_voiceprints_disagree():
-    matrix = np.stack([unit([1, 0]), unit([0, 1])])
-    probe = unit([1, 0])
-    assert speaker_scores(probe, matrix, ["a", "a"], "mean")["a"] == pytest.approx(np.sqrt(0.5))
-    assert speaker_scores(probe, matrix, ["a", "a"], "max")["a"] == pytest.approx(1.0)
-
-
-def test_empty_shard_scores_nobody():
-    assert speaker_scores(unit([1, 0]), np.zeros((0, 2), np.float32), [], "mean") == {}
-
-
-def test_unknown_aggregation_is_refused():
-    with pytest.raises(ValueError):
-        speaker_scores(unit([1, 0]), np.stack([unit([1, 0])]), ["a"], "median")
+def test_empty_shard_has_no_models():
+    keys, models = speaker_models(np.zeros((0, 2), np.float32), [])
+    assert keys == [] and models.shape == (0, 2)
 
 
 def test_top_k_is_best_first_and_stable():

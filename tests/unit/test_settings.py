@@ -6,17 +6,19 @@ from shared.settings import HUB_MODEL_ID, Settings
 def test_defaults_need_no_environment():
     settings = Settings.from_env({})
     assert settings.shard_count >= 1
-    assert 0 < settings.match_threshold < 1
+    assert settings.target_far == 0.01
 
 
 def test_environment_overrides_with_types():
-    settings = Settings.from_env({"VOICEID_SHARD_COUNT": "8", "VOICEID_MATCH_THRESHOLD": "0.6",
+    settings = Settings.from_env({"VOICEID_SHARD_COUNT": "8", "VOICEID_TARGET_FAR": "0.001",
                                   "VOICEID_MODEL_SOURCE": HUB_MODEL_ID})
-    assert (settings.shard_count, settings.match_threshold, settings.model_source) == (8, 0.6, HUB_MODEL_ID)
+    assert (settings.shard_count, settings.target_far, settings.model_source) == (8, 0.001, HUB_MODEL_ID)
 
 
 @pytest.mark.parametrize(("name", "value"), [("VOICEID_SHARD_COUNT", "0"), ("VOICEID_SHARD_COUNT", "many"),
-                                             ("VOICEID_SCORE_AGGREGATION", "median"), ("VOICEID_DEVICE", "tpu")])
+                                             ("VOICEID_SCORE_AGGREGATION", "median"), ("VOICEID_DEVICE", "tpu"),
+                                             ("VOICEID_TARGET_FAR", "1"), ("VOICEID_TARGET_FAR", "0"),
+                                             ("VOICEID_ENROLL_MISMATCH", "ignore")])
 def test_bad_values_name_the_variable(name, value):
     with pytest.raises(ValueError, match=name):
         Settings.from_env({name: value})

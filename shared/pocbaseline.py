@@ -1,0 +1,33 @@
+"""The original PoC's way of scoring, kept as the baseline every accuracy figure is compared with.
+
+SpeechBrain's ``SpeakerRecognition.verify_files``: read the file, resample with
+SpeechBrain's ``AudioNormalizer``, embed with ``encode_batch`` and compare with
+plain cosine (its default threshold is 0.25). No VAD, no gates, no normalisation.
+torchaudio 2.11 reads files through torchcodec, which is not installed, so the file
+is read with soundfile (the same samples for the lossless formats of the team kit).
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from .embedding import get_embedder
+from .settings import Settings
+
+POC_THRESHOLD = 0.25
+
+
+def poc_embedding(data: bytes, settings: Settings) -> np.ndarray:
+    """The L2-normalised embedding SpeechBrain's own loading path gives for these file bytes."""
+    import soundfile
+    import torch
+    from speechbrain.dataio.preprocess import AudioNormalizer
+
+    samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    wav = AudioNormalizer(sample_rate=16_000)(torch.from_numpy(samples), rate)
+    model = get_embedder(settings)._model
+    with torch.inference_mode():
+        emb = model.encode_batch(wav.unsqueeze(0), torch.ones(1)).squeeze().float().cpu().numpy()
+    return (emb / np.linalg.norm(emb)).astype(np.float32)
