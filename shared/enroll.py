@@ -7,7 +7,7 @@ import time
 
 from . import contract, integrity, results
 from .errors import PermanentError
-from .gallery import Gallery, Voiceprint, voiceprint_id
+from .gallery import Gallery, Voiceprint, shard_of, voiceprint_id
 from .names import parse_enroll, speaker_key
 from .pipeline import BlobInput, embed_input
 from .settings import Settings
@@ -36,7 +36,8 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
             net_speech_s=emb.audio["net_speech_s"], created_at=results.now_iso(),
         )
         gallery = Gallery(storage, emb.model, settings.shard_count)
-        checked = integrity.check(vp.embedding, vp.key, gallery.load_all(), gallery.load_stats(), settings.target_far)
+        shards = gallery.load_all()
+        checked = integrity.check(vp.embedding, vp.key, shards, gallery.load_stats(), settings.target_far)
         if checked["status"] == "mismatch" and settings.enroll_mismatch == "reject":
             raise PermanentError(
                 f"this file does not sound like the voiceprints already enrolled for {target.speaker!r} "
@@ -44,7 +45,9 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
                 hint="Check that the file is filed under the right speaker; the voiceprint was not stored.",
                 details={"integrity": checked, "audio": emb.audio})
         speaker = gallery.add(vp)
-        gallery.refresh_stats()
+        mine = shard_of(vp.key, settings.shard_count)
+        shards[mine] = gallery.load(mine)  # the one shard that changed; the others were read above
+        gallery.refresh_stats(shards)
         timings = {**emb.timings_ms, "total": results.ms_since(start)}
         doc = results.base("enroll", contract.ENROLL, inp.blob, inp.etag, model_id=model_id, timings_ms=timings,
                            request_id=inp.request_id, audio=emb.audio, speaker=speaker,

@@ -25,6 +25,7 @@ Chosen by measurement on the team kit's development trials (docs/accuracy.md).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -75,8 +76,6 @@ class Cohort:
 
 
 def _stable_rank(key: str) -> str:
-    import hashlib
-
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
