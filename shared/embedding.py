@@ -91,11 +91,12 @@ class Embedder:
         self._model.eval()
         weights = (local if local.is_dir() else savedir) / "embedding_model.ckpt"
         version = _sha256(weights)[:12] if weights.is_file() else "unknown"
-        dim = int(self._embed(np.zeros(SAMPLE_PROBE, dtype=np.float32)).shape[-1])
+        dim = int(self.embed_whole(np.zeros(SAMPLE_PROBE, dtype=np.float32)).shape[-1])
         self.info = ModelInfo(name=name, version=version, dim=dim)
         log.info("loaded speaker model %s on %s", self.info.id, self.device)
 
-    def _embed(self, samples: np.ndarray) -> np.ndarray:
+    def embed_whole(self, samples: np.ndarray) -> np.ndarray:
+        """The model's raw (un-normalised) embedding of the whole signal in one pass, without windowing."""
         import torch
 
         with torch.inference_mode():
@@ -113,7 +114,7 @@ class Embedder:
         """
         parts = max(1, int(np.ceil(len(samples) / (window_s * 16_000))))
         pieces = np.array_split(samples, parts)
-        vecs = np.stack([self._embed(p) for p in pieces])
+        vecs = np.stack([self.embed_whole(p) for p in pieces])
         vec = (vecs * np.array([len(p) for p in pieces], np.float64)[:, None]).sum(axis=0)
         norm = float(np.linalg.norm(vec))
         return (vec / norm if norm > 0 else vec).astype(np.float32)

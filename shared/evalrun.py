@@ -70,13 +70,9 @@ def enrol_models(groups: Iterable[tuple[str, ...]], emb: dict[str, FileEmbedding
     """One speaker model per distinct enrol group (several files: the normalised mean, as the gallery does)."""
     groups = sorted(set(groups))
     dim = next(fe.vector.shape[0] for fe in emb.values() if fe.vector is not None)
-    keys, rows, matrix = [], [], []
-    for g in groups:
-        key = ",".join(g)
-        for f in g:
-            keys.append(key)
-            matrix.append(_vector(emb[f], dim))
-        rows.append(key)
+    rows = [",".join(g) for g in groups]
+    keys = [key for key, g in zip(rows, groups) for _ in g]
+    matrix = [_vector(emb[f], dim) for g in groups for f in g]
     uniq, models = speaker_models(np.stack(matrix), keys)
     order = {k: i for i, k in enumerate(uniq)}
     return rows, models[[order[k] for k in rows]]

@@ -27,7 +27,5 @@ def poc_embedding(data: bytes, settings: Settings) -> np.ndarray:
 
     samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
     wav = AudioNormalizer(sample_rate=16_000)(torch.from_numpy(samples), rate)
-    model = get_embedder(settings)._model
-    with torch.inference_mode():
-        emb = model.encode_batch(wav.unsqueeze(0), torch.ones(1)).squeeze().float().cpu().numpy()
+    emb = get_embedder(settings).embed_whole(wav.numpy().astype(np.float32))
     return (emb / np.linalg.norm(emb)).astype(np.float32)
