@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--target-far", type=float, default=0.01)
     parser.add_argument("--json", type=Path, help="write every figure here")
     args = parser.parse_args()
-    settings = replace(Settings(), target_far=args.target_far)
+    settings = replace(Settings.from_env(), target_far=args.target_far)  # VOICEID_MODEL picks the backend
     model_id = get_embedder(settings).info.id
     threshold = threshold_for(args.target_far)
     product, poc = EmbeddingCache(settings, model_id), EmbeddingCache(settings, model_id, front_end="poc")

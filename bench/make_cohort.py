@@ -7,7 +7,8 @@ speaker (never audio) of two team-kit corpora with different channels:
 - librispeech-single: 60 readers, 16 kHz read speech (CC BY 4.0), their one clip;
 - hyke-telephone: 30 speakers over an 8 kHz phone line, their line-1 clip (research data).
 
-    .venv/bin/python -m bench.make_cohort
+    .venv/bin/python -m bench.make_cohort                          # ECAPA (VOICEID_MODEL's default)
+    VOICEID_MODEL=resemblyzer .venv/bin/python -m bench.make_cohort
 
 Writes shared/cohorts/<model name>__<version>.npz with the keys, the embeddings and this
 provenance. Re-run it after changing the model or the front end.
@@ -29,7 +30,7 @@ SOURCES = {"librispeech-single": "*.flac", "hyke-telephone": "*_1.flac"}
 
 
 def main() -> None:
-    settings = Settings()
+    settings = Settings.from_env()
     info = get_embedder(settings).info
     cache = EmbeddingCache(settings, info.id)
     keys, rows = [], []

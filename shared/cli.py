@@ -181,6 +181,40 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reembed(args: argparse.Namespace) -> int:
+    from dataclasses import asdict, replace
+
+    from .reembed import reembed
+    from .settings import Settings
+    from .storage import get_storage
+
+    settings = Settings.from_env()
+    if args.to:
+        settings = replace(settings, model=args.to, model_source=args.source or "")
+        settings.validate()
+    report = reembed(get_storage(settings.storage_connection), settings, args.source_model,
+                     delete_source=args.delete_source, dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps({**asdict(report), "complete": report.complete}, indent=2, ensure_ascii=False))
+    else:
+        verb = "would re-embed" if args.dry_run else "re-embedded"
+        todo = report.voiceprints - report.already
+        print(f"{report.source} -> {report.target}: {report.voiceprints} voiceprints; "
+              f"{verb} {todo if args.dry_run else report.reembedded}, {report.already} already there")
+        for blob in report.missing:
+            print(f"missing: {blob} (the enrolment audio is gone; enrol this speaker again)", file=sys.stderr)
+        for blob in report.changed:
+            print(f"changed: {blob} (the blob holds other audio than was enrolled; its trigger re-enrols it)",
+                  file=sys.stderr)
+        for f in report.failed:
+            print(f"failed: {f['blob']}: {f['code']}: {f['message']}", file=sys.stderr)
+        if report.source_deleted:
+            print(f"deleted the {report.source} gallery")
+        elif args.delete_source:
+            print(f"kept the {report.source} gallery: not every voiceprint was carried over", file=sys.stderr)
+    return 0 if report.complete else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voiceid", description="Self-hosted voice biometrics on Azure Functions.",
                                      epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -222,6 +256,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unknown", help="folder of speaker folders never enrolled "
                                      "(default: ../shared/data/librispeech-single when present)")
     add("init", cmd_init, "create the containers and queues of the storage contract (idempotent)")
+    p = add("reembed", cmd_reembed, "carry the gallery over to another model by embedding the enrolment audio again",
+            "Run it before switching VOICEID_MODEL (or the model's weights), then switch: voiceprints of two models\n"
+            "are never scored together. The target is --to (else VOICEID_MODEL); the source is the one other model\n"
+            "in the gallery (or --from). Resumable: voiceprints already carried over are skipped.\n"
+            "examples:\n  voiceid reembed --to resemblyzer --dry-run\n"
+            "  voiceid reembed --to resemblyzer --delete-source\n"
+            "exit status 1 when any voiceprint could not be carried over (audio gone, changed or refused).")
+    p.add_argument("--to", choices=("ecapa", "xvector", "resemblyzer", "fusion"), help="target model (default: VOICEID_MODEL)")
+    p.add_argument("--source", help="weights of the target model (hub id, folder or file; default: the model's own)")
+    p.add_argument("--from", dest="source_model", metavar="MODEL_ID",
+                   help="model id to migrate from, as `voiceid speakers` shows it (needed when several are stored)")
+    p.add_argument("--delete-source", action="store_true",
+                   help="delete the source gallery once every voiceprint was carried over")
+    p.add_argument("--dry-run", action="store_true", help="count what would be done; change nothing")
+    p.add_argument("--json", action="store_true", help="print the report as JSON (for schedulers)")
     add_eval_parser(sub)
     return parser
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import contract
 from .embedding import ModelInfo
-from .gallery import Gallery
+from .gallery import Gallery, stored_models
 from .settings import Settings
 from .storage import Storage, get_storage
 
@@ -72,11 +72,9 @@ class VoiceId:
     def speakers(self) -> list[dict]:
         """Enrolled speakers of every model in the gallery, with voiceprint counts."""
         rows = []
-        models = {item.name.rsplit("/", 1)[0] for item in self.storage.list(contract.GALLERY)}
-        for prefix in sorted(models):
-            name, _, version = prefix.partition("/")
-            gallery = Gallery(self.storage, ModelInfo(name=name, version=version, dim=0), self.settings.shard_count)
-            rows += [{**row, "model_id": f"{name}@{version}"} for row in gallery.speakers()]
+        for model_id in stored_models(self.storage):
+            gallery = Gallery(self.storage, ModelInfo.from_id(model_id, dim=0), self.settings.shard_count)
+            rows += [{**row, "model_id": model_id} for row in gallery.speakers()]
         return rows
 
     def results(self, prefix: str | None = None, limit: int = 50) -> list[dict]:

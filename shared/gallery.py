@@ -116,14 +116,28 @@ class Gallery:
 
     def add(self, vp: Voiceprint) -> str:
         """Store ``vp`` in its speaker's shard; returns the speaker's display name (as first enrolled)."""
-        shard_no = shard_of(vp.key, self.shard_count)
+        return self.add_many([vp])[vp.key]
+
+    def add_many(self, vps: list[Voiceprint]) -> dict[str, str]:
+        """Store voiceprints with one conditional write per shard; returns key -> display name."""
+        names: dict[str, str] = {}
+        by_shard: dict[int, list[Voiceprint]] = {}
+        for vp in vps:
+            by_shard.setdefault(shard_of(vp.key, self.shard_count), []).append(vp)
+        for shard_no, group in by_shard.items():
+            names.update(self._write_shard(shard_no, group))
+        return names
+
+    def _write_shard(self, shard_no: int, group: list[Voiceprint]) -> dict[str, str]:
         for attempt in range(MAX_WRITE_ATTEMPTS):
             current = self.load(shard_no)
-            updated, display = current.with_voiceprint(vp)
+            updated, names = current, {}
+            for vp in group:
+                updated, names[vp.key] = updated.with_voiceprint(vp)
             try:
                 self.storage.write(contract.GALLERY, self.shard_blob(shard_no), updated.to_bytes(),
                                    if_match=current.etag, if_none_match=current.etag is None)
-                return display
+                return names
             except ConcurrencyConflict:
                 time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
         raise TransientError(f"shard {shard_no} kept changing during {MAX_WRITE_ATTEMPTS} write attempts",
@@ -160,6 +174,12 @@ class Gallery:
                 row = out.setdefault(e["key"], {"speaker": e["speaker"], "voiceprints": 0, "shard": shard})
                 row["voiceprints"] += 1
         return sorted(out.values(), key=lambda r: r["speaker"].casefold())
+
+
+def stored_models(storage: Storage) -> list[str]:
+    """The ids (``name@version``) of every model that has blobs in the gallery container."""
+    prefixes = {item.name.rsplit("/", 1)[0] for item in storage.list(contract.GALLERY) if item.name.count("/") == 2}
+    return sorted(p.replace("/", "@", 1) for p in prefixes)
 
 
 def models_of(shards: list[Shard], dim: int) -> tuple[list[str], np.ndarray]:

@@ -5,11 +5,16 @@ gallery mean and up to 500 centred speaker models) and the calibration fitted to
 this gallery's impostor scores. Enrolment rebuilds it after every new voiceprint,
 so every match worker scores with the statistics of the gallery as it is now.
 
-Cold start: a gallery of fewer than :data:`MIN_GALLERY_SPEAKERS` speakers has too
-few impostor pairs to estimate from, so the small cohort that ships with the
-project for the model (``shared/cohorts/``, made from the team kit by
-``bench/make_cohort.py``; provenance inside) is added to it. Without one, the
-nominal calibration (AS-norm's standard normal) is used and results say so.
+Cold start, decided by measurement (``bench/gallery_size.py``, docs/accuracy.md): a
+gallery of fewer than :data:`MIN_GALLERY_SPEAKERS` speakers has too few impostor
+pairs to estimate from, so the small cohort that ships with the project for the
+model (``shared/cohorts/``, made from the team kit by ``bench/make_cohort.py``;
+provenance inside) is added to it. Below :data:`TRUSTED_FROM` speakers the estimate
+is still too loose for the false-accept rate to mean what it says, so scores are
+lowered by the margin measured for that gallery size (``<model>.cold_start.json``
+beside the cohort): the product fails closed until the gallery can calibrate itself.
+Without a shipped cohort or margins the nominal calibration (AS-norm's standard
+normal) is used and results say so (``cold_start`` is true, ``margin`` 0).
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ import numpy as np
 from .calibration import Calibration
 from .normalization import COHORT_TOP_N, PROBE_DROP, Cohort, impostor_scores, score
 
-MIN_GALLERY_SPEAKERS = 5
+MIN_GALLERY_SPEAKERS = 5  # below this, the shipped cohort joins the gallery's statistics
+TRUSTED_FROM = 10  # from this many speakers on, the gallery's own statistics hold the operating point
 COHORT_DIR = Path(__file__).resolve().parent / "cohorts"
 
 
@@ -54,20 +60,28 @@ class GalleryStats:
     speakers: int  # enrolled speakers the statistics were built from
     model_id: str = ""
     params: Params = Params()
+    margin: float = 0.0  # subtracted from every score while the gallery is too small (cold start)
+
+    @property
+    def cold_start(self) -> bool:
+        return self.speakers < TRUSTED_FROM
 
     def score(self, probe: np.ndarray, keys: Sequence[str], models: np.ndarray) -> list[Scored]:
         """Calibrated scores of ``probe`` against speaker models (rows of ``models``, aligned with ``keys``)."""
-        return [Scored(key=n.key, cosine=n.cosine, snorm=n.snorm, score=self.calibration.evidence(n.snorm))
+        return [Scored(key=n.key, cosine=n.cosine, snorm=n.snorm,
+                       score=self.calibration.evidence(n.snorm) - self.margin)
                 for n in score(probe, keys, models, self.cohort, self.params.top_n, self.params.drop)]
 
     def summary(self) -> dict:
         """What a result says about the statistics it was scored with."""
-        return {"speakers": self.speakers, "cohort": len(self.cohort.keys), **self.calibration.as_dict()}
+        return {"speakers": self.speakers, "cohort": len(self.cohort.keys), **self.calibration.as_dict(),
+                "cold_start": self.cold_start, "margin": round(self.margin, 3)}
 
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
         meta = {"calibration": asdict(self.calibration), "speakers": self.speakers, "model_id": self.model_id,
-                "cohort_keys": list(self.cohort.keys), "params": {"top_n": self.params.top_n, "drop": self.params.drop}}
+                "cohort_keys": list(self.cohort.keys), "params": {"top_n": self.params.top_n, "drop": self.params.drop},
+                "margin": self.margin}
         np.savez(buf, mean=self.cohort.mean, models=self.cohort.models, meta=np.array(json.dumps(meta)))
         return buf.getvalue()
 
@@ -79,7 +93,8 @@ class GalleryStats:
         cal = meta["calibration"]
         return cls(cohort=cohort, calibration=Calibration(mean=cal["mean"], std=cal["std"], pairs=cal["pairs"],
                                                           source=cal["source"]),
-                   speakers=meta["speakers"], model_id=meta["model_id"], params=Params(**meta.get("params", {})))
+                   speakers=meta["speakers"], model_id=meta["model_id"], params=Params(**meta.get("params", {})),
+                   margin=meta.get("margin", 0.0))
 
 
 def shipped_cohort(model_id: str) -> tuple[list[str], np.ndarray] | None:
@@ -91,16 +106,31 @@ def shipped_cohort(model_id: str) -> tuple[list[str], np.ndarray] | None:
         return [f"cohort:{k}" for k in json.loads(str(npz["keys"]))], npz["models"].astype(np.float32)
 
 
+def cold_start_margin(model_id: str, speakers: int) -> float:
+    """The score margin measured for a gallery of ``speakers`` (0 when trusted or not measured).
+
+    Sizes between measured ones take the margin of the next smaller measured size (the larger one).
+    """
+    path = COHORT_DIR / f"{model_id.replace('@', '__')}.cold_start.json"
+    if speakers >= TRUSTED_FROM or not path.is_file():
+        return 0.0
+    margins = {int(n): float(m) for n, m in json.loads(path.read_text())["margins"].items()}
+    smaller = [n for n in margins if n <= max(speakers, min(margins))]
+    return margins[max(smaller)]
+
+
 def build(keys: Sequence[str], models: np.ndarray, model_id: str,
-          fallback: tuple[list[str], np.ndarray] | None = None, params: Params = Params()) -> GalleryStats:
+          fallback: tuple[list[str], np.ndarray] | None = None, params: Params = Params(),
+          min_speakers: int = MIN_GALLERY_SPEAKERS, margins: bool = True) -> GalleryStats:
     """Statistics of a gallery given one model per enrolled speaker.
 
     ``fallback`` (default: the shipped cohort of ``model_id``) joins in only while the
-    gallery has fewer than :data:`MIN_GALLERY_SPEAKERS` speakers.
+    gallery has fewer than ``min_speakers`` speakers; ``margins`` applies the measured
+    cold-start margin (benchmarks move the boundary and measure without margins).
     """
     keys = list(keys)
     source = "gallery"
-    if len(keys) < MIN_GALLERY_SPEAKERS:
+    if len(keys) < min_speakers:
         extra = shipped_cohort(model_id) if fallback is None else fallback
         if extra is not None and len(extra[0]):
             keys, models = keys + list(extra[0]), np.vstack([models, extra[1]]) if len(keys) else extra[1]
@@ -108,8 +138,10 @@ def build(keys: Sequence[str], models: np.ndarray, model_id: str,
     dim = models.shape[1] if models.ndim == 2 else 0
     if len(keys) == 0:
         return GalleryStats(cohort=Cohort(mean=np.zeros(dim, np.float32), models=np.zeros((0, dim), np.float32)),
-                            calibration=Calibration(), speakers=0, model_id=model_id, params=params)
+                            calibration=Calibration(), speakers=0, model_id=model_id, params=params,
+                            margin=cold_start_margin(model_id, 0) if margins else 0.0)
     cohort = Cohort.from_models(keys, models)
     calibration = Calibration.fit(impostor_scores(keys, models, cohort, params.top_n, params.drop), source)
     enrolled = sum(1 for k in keys if not k.startswith("cohort:"))
-    return GalleryStats(cohort=cohort, calibration=calibration, speakers=enrolled, model_id=model_id, params=params)
+    return GalleryStats(cohort=cohort, calibration=calibration, speakers=enrolled, model_id=model_id, params=params,
+                        margin=cold_start_margin(model_id, enrolled) if margins else 0.0)

@@ -13,14 +13,27 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 HUB_MODEL_ID = "speechbrain/spkrec-ecapa-voxceleb"
+HUB_MODEL_IDS = {"ecapa": HUB_MODEL_ID, "xvector": "speechbrain/spkrec-xvect-voxceleb", "resemblyzer": "", "fusion": ""}
 DEV_STORAGE = "UseDevelopmentStorage=true"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-TEAM_KIT_MODEL = PROJECT_ROOT.parent / "shared" / "models" / "spkrec-ecapa-voxceleb"
+TEAM_KIT_MODELS = PROJECT_ROOT.parent / "shared" / "models"
+TEAM_KIT_MODEL = TEAM_KIT_MODELS / "spkrec-ecapa-voxceleb"
 
 
-def default_model_source() -> str:
-    """The team kit's local ECAPA folder when it sits beside the checkout, else the hub id."""
-    return str(TEAM_KIT_MODEL) if (TEAM_KIT_MODEL / "hyperparams.yaml").is_file() else HUB_MODEL_ID
+def default_model_source(model: str = "ecapa") -> str:
+    """The team kit's local copy of the model when it sits beside the checkout, else the hub id.
+
+    Resemblyzer's weights ship in its wheel, so its default source is empty (the wheel's file);
+    ``fusion`` loads each of its parts from that part's own default.
+    """
+    hub = HUB_MODEL_IDS[model]
+    local = TEAM_KIT_MODELS / hub.rpartition("/")[2] if hub else None
+    return str(local) if local is not None and (local / "hyperparams.yaml").is_file() else hub
+
+
+def resolve_model_source(settings: Settings) -> str:
+    """``VOICEID_MODEL_SOURCE`` when set, else the default of the chosen ``VOICEID_MODEL``."""
+    return settings.model_source or default_model_source(settings.model)
 
 
 def _mask(conn: str) -> str:
@@ -32,7 +45,8 @@ class Settings:
     """Runtime configuration; build it with :meth:`from_env`."""
 
     storage_connection: str = field(default=DEV_STORAGE, repr=False)
-    model_source: str = field(default_factory=default_model_source)
+    model: str = "ecapa"
+    model_source: str = ""
     model_cache: str = str(Path.home() / ".cache" / "voiceid" / "models")
     device: str = "auto"
     torch_threads: int = 0
@@ -70,6 +84,8 @@ class Settings:
 
     def validate(self) -> None:
         """Fail early, with the variable to fix, on values the product cannot run with."""
+        if self.model not in HUB_MODEL_IDS:
+            raise ValueError(f"VOICEID_MODEL must be one of {', '.join(HUB_MODEL_IDS)}")
         if self.shard_count < 1:
             raise ValueError("VOICEID_SHARD_COUNT must be at least 1")
         if self.top_k < 1:
@@ -98,6 +114,7 @@ class Settings:
 
 ENV_NAMES = {
     "storage_connection": "AzureWebJobsStorage",
+    "model": "VOICEID_MODEL",
     "model_source": "VOICEID_MODEL_SOURCE",
     "model_cache": "VOICEID_MODEL_CACHE",
     "device": "VOICEID_DEVICE",
@@ -116,4 +133,4 @@ ENV_NAMES = {
     "max_audio_bytes": "VOICEID_MAX_AUDIO_BYTES",
     "ffmpeg_timeout_s": "VOICEID_FFMPEG_TIMEOUT_S",
 }
-_DEFAULTS = Settings(model_source=HUB_MODEL_ID)
+_DEFAULTS = Settings()

@@ -12,7 +12,7 @@ import pytest
 
 from shared.calibration import Calibration, identify_threshold, threshold_for
 from shared.gallery import Shard
-from shared.gallerystats import MIN_GALLERY_SPEAKERS, GalleryStats, build
+from shared.gallerystats import MIN_GALLERY_SPEAKERS, TRUSTED_FROM, GalleryStats, build, cold_start_margin
 from shared.integrity import check
 from shared.normalization import Cohort, l2, score
 
@@ -117,6 +117,29 @@ def test_small_gallery_borrows_the_fallback_cohort():
     assert stats.speakers == MIN_GALLERY_SPEAKERS - 1
     alone = build(keys, models, "synthetic@0", fallback=([], np.zeros((0, DIM), np.float32)))
     assert alone.calibration.source == "gallery"
+
+
+ECAPA = "spkrec-ecapa-voxceleb@0575cb64845e"  # the default model ships measured cold-start margins
+
+
+def test_cold_start_margins_shrink_as_the_gallery_grows_and_vanish_when_trusted():
+    margins = [cold_start_margin(ECAPA, n) for n in range(TRUSTED_FROM + 2)]
+    assert all(m > 0 for m in margins[:TRUSTED_FROM]) and margins[TRUSTED_FROM:] == [0.0, 0.0]
+    assert margins == sorted(margins, reverse=True)  # 7 and 9 take the larger margin of 6 and 8
+    assert cold_start_margin("unmeasured@0", 3) == 0.0
+
+
+def test_a_cold_gallery_lowers_every_score_by_its_margin():
+    keys, models, clip, _ = gallery(6)
+    cold = build(keys, models, ECAPA)
+    plain = build(keys, models, ECAPA, margins=False)
+    assert cold.summary()["cold_start"] and cold.margin == cold_start_margin(ECAPA, 6) > 0
+    probe = clip(2)
+    got, ref = cold.score(probe, keys, models), plain.score(probe, keys, models)
+    assert [a.score for a in got] == pytest.approx([b.score - cold.margin for b in ref])
+    assert GalleryStats.from_bytes(cold.to_bytes()).margin == cold.margin
+    warm = build(*gallery(TRUSTED_FROM)[:2], ECAPA)
+    assert (warm.margin, warm.summary()["cold_start"]) == (0.0, False)
 
 
 def test_empty_gallery_is_nominal():

@@ -1,6 +1,6 @@
 import pytest
 
-from shared.settings import HUB_MODEL_ID, Settings
+from shared.settings import HUB_MODEL_ID, TEAM_KIT_MODEL, Settings, resolve_model_source
 
 
 def test_defaults_need_no_environment():
@@ -18,7 +18,8 @@ def test_environment_overrides_with_types():
 @pytest.mark.parametrize(("name", "value"), [("VOICEID_SHARD_COUNT", "0"), ("VOICEID_SHARD_COUNT", "many"),
                                              ("VOICEID_SCORE_AGGREGATION", "median"), ("VOICEID_DEVICE", "tpu"),
                                              ("VOICEID_TARGET_FAR", "1"), ("VOICEID_TARGET_FAR", "0"),
-                                             ("VOICEID_ENROLL_MISMATCH", "ignore")])
+                                             ("VOICEID_ENROLL_MISMATCH", "ignore"),
+                                             ("VOICEID_MODEL", "wav2vec")])
 def test_bad_values_name_the_variable(name, value):
     with pytest.raises(ValueError, match=name):
         Settings.from_env({name: value})
@@ -30,3 +31,12 @@ def test_account_key_is_masked_in_repr():
     text = repr(Settings.from_env({"AzureWebJobsStorage": conn}))
     assert fake_key not in text
     assert "AccountKey=***" in text
+
+
+def test_model_source_defaults_follow_the_chosen_model():
+    ecapa = resolve_model_source(Settings.from_env({}))
+    assert ecapa in (str(TEAM_KIT_MODEL), HUB_MODEL_ID)  # the kit's folder when it sits beside the checkout
+    assert resolve_model_source(Settings.from_env({"VOICEID_MODEL": "xvector"})) == "speechbrain/spkrec-xvect-voxceleb"
+    assert resolve_model_source(Settings.from_env({"VOICEID_MODEL": "resemblyzer"})) == ""  # weights in the wheel
+    chosen = Settings.from_env({"VOICEID_MODEL": "xvector", "VOICEID_MODEL_SOURCE": "/models/xvect"})
+    assert resolve_model_source(chosen) == "/models/xvect"
