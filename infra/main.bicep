@@ -75,6 +75,7 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         { name: 'FUNCTIONS_EXTENSION_VERSION', value: '~4' }
         { name: 'FUNCTIONS_WORKER_RUNTIME', value: 'python' }
         { name: 'AzureWebJobsStorage', value: 'DefaultEndpointsProtocol=https;AccountName=${storage.name};AccountKey=${storage.listKeys().keys[0].value};EndpointSuffix=${environment().suffixes.storage}' }
+        { name: 'VOICEID_MODEL', value: 'ecapa' }
         { name: 'VOICEID_MODEL_SOURCE', value: 'speechbrain/spkrec-ecapa-voxceleb' }
         { name: 'VOICEID_MODEL_CACHE', value: '/home/voiceid/models' }
         { name: 'VOICEID_DEVICE', value: 'cpu' }
