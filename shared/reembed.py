@@ -67,7 +67,7 @@ def entries(gallery: Gallery) -> list[dict]:
     return [e for n in range(gallery.shard_count) for e in gallery.load(n).entries]
 
 
-def reembed_one(storage: Storage, entry: dict, settings: Settings, info: ModelInfo) -> Voiceprint:
+def reembed_one(storage: Storage, entry: dict, settings: Settings) -> Voiceprint:
     """The entry's voiceprint under the configured model; :class:`PermanentError` when it cannot be made."""
     container, _, name = entry["blob"].partition("/")
     got = storage.read(container or contract.ENROLL, name)
@@ -101,7 +101,7 @@ def reembed(storage: Storage, settings: Settings, source: str | None = None, *, 
     batch: list[Voiceprint] = []
     for entry in tqdm(todo, desc=f"re-embed for {info.id}", unit="voiceprint", disable=not progress):
         try:
-            batch.append(reembed_one(storage, entry, settings, info))
+            batch.append(reembed_one(storage, entry, settings))
         except PermanentError as err:
             _note_failure(report, entry, err)
         if len(batch) >= BATCH:
