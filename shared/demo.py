@@ -54,6 +54,11 @@ def plan(audio: Path, unknown: Path | None) -> tuple[list[tuple[str, str, Path]]
             enrol += [(f"{d.name}/{f.name}", d.name, f) for f in files[:ENROL_CLIPS]]
         else:  # by single file named after the speaker: enroll/<speaker>.<ext>
             enrol.append((f"{d.name}{files[0].suffix}", d.name, files[0]))
+    # Every other speaker of AUDIO is enrolled with one clip: a gallery calibrates itself from 10 speakers
+    # and fails closed below that (docs/accuracy.md), so the demo seeds it as a deployment should.
+    for d in speakers[len(enrolled):]:
+        f = longest_first(clips(d)[:-2])[0]
+        enrol.append((f"{d.name}/{f.name}", d.name, f))
     probes = [(f"{unique_probe_name(clips(d)[-1])}", clips(d)[-1], d.name) for d in enrolled]
     probes.append((unique_probe_name(unknown_clip), unknown_clip, "unknown"))
     a, b = enrolled[0], enrolled[1]
