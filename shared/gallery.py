@@ -42,6 +42,9 @@ def voiceprint_id(container: str, blob: str) -> str:
     return hashlib.sha256(f"{container}/{blob}".encode()).hexdigest()[:20]
 
 
+INDEX_FIELDS = ("voiceprint_id", "key", "speaker", "blob", "etag", "sha256", "duration_s", "net_speech_s", "created_at")
+
+
 @dataclass(frozen=True)
 class Voiceprint:
     """One enrolled embedding and where it came from (never the audio itself)."""
@@ -58,9 +61,12 @@ class Voiceprint:
     created_at: str = ""
 
     def index_entry(self) -> dict:
-        return {k: getattr(self, k) for k in
-                ("voiceprint_id", "key", "speaker", "blob", "etag", "sha256", "duration_s", "net_speech_s",
-                 "created_at")}
+        return {k: getattr(self, k) for k in INDEX_FIELDS}
+
+    @classmethod
+    def from_entry(cls, entry: dict, embedding: np.ndarray, **changes) -> Voiceprint:
+        """A shard index entry with an embedding (and any field replaced), e.g. when re-embedding it."""
+        return cls(**{**{k: entry[k] for k in INDEX_FIELDS if k in entry}, **changes}, embedding=embedding)
 
 
 @dataclass(frozen=True)

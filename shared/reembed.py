@@ -64,7 +64,7 @@ def source_model(storage: Storage, target: str, chosen: str | None) -> str:
 
 def entries(gallery: Gallery) -> list[dict]:
     """Every voiceprint index entry of a gallery, shard by shard."""
-    return [e for n in range(gallery.shard_count) for e in gallery.load(n).entries]
+    return [e for shard in gallery.load_all() for e in shard.entries]
 
 
 def reembed_one(storage: Storage, entry: dict, settings: Settings) -> Voiceprint:
@@ -77,9 +77,7 @@ def reembed_one(storage: Storage, entry: dict, settings: Settings) -> Voiceprint
     if entry.get("sha256") and hashlib.sha256(data).hexdigest() != entry["sha256"]:
         raise PermanentError(entry["blob"], code="reembed.changed")
     emb = embed_prepared(prepare(data, settings), settings)
-    fields = {k: entry[k] for k in ("voiceprint_id", "key", "speaker", "blob", "etag", "sha256", "duration_s",
-                                    "created_at") if k in entry}
-    return Voiceprint(**fields, embedding=emb.vector, net_speech_s=emb.audio["net_speech_s"])
+    return Voiceprint.from_entry(entry, emb.vector, net_speech_s=emb.audio["net_speech_s"])
 
 
 def reembed(storage: Storage, settings: Settings, source: str | None = None, *, delete_source: bool = False,
