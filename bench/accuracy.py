@@ -1,8 +1,9 @@
 """Accuracy of the product's scoring vs plain cosine on the team kit's development trials.
 
 For every corpus of ../shared/data/trials, side by side in one run:
-- the original PoC's way (SpeechBrain loading, plain ECAPA cosine, threshold 0.25);
-- the product (front end, gallery mean-centering, AS-norm, calibration to VOICEID_TARGET_FAR).
+- the original PoC's way (SpeechBrain loading, plain ECAPA cosine, threshold 0.25), whatever the model;
+- the product with VOICEID_MODEL's model (front end, gallery mean-centering, AS-norm,
+  calibration to VOICEID_TARGET_FAR).
 
 The normalisation's knobs (cohort top-N, probe-side drop) are chosen **leaving each
 corpus out in turn**: the setting used for corpus X is the one that does best on the
@@ -35,7 +36,7 @@ from shared.embedcache import EmbeddingCache
 from shared.embedding import get_embedder
 from shared.evalrun import embed_all, read_openset, read_trials, score_openset, score_trials
 from shared.gallerystats import Params
-from shared.pocbaseline import POC_THRESHOLD
+from shared.pocbaseline import POC_THRESHOLD, baseline_settings, poc_cosine
 from shared.settings import Settings
 
 CORPORA = ["hyke-telephone", "librispeech-multi", "librispeech-single", "fsdd-digits"]
@@ -62,7 +63,9 @@ def main() -> None:
     settings = replace(Settings.from_env(), target_far=args.target_far)  # VOICEID_MODEL picks the backend
     model_id = get_embedder(settings).info.id
     threshold = threshold_for(args.target_far)
-    product, poc = EmbeddingCache(settings, model_id), EmbeddingCache(settings, model_id, front_end="poc")
+    ecapa = baseline_settings(settings)
+    product = EmbeddingCache(settings, model_id)
+    poc = EmbeddingCache(ecapa, get_embedder(ecapa).info.id, front_end="poc")
     results, baseline, speakers, trials = {}, {}, {}, {}
     for corpus in CORPORA:
         trials[corpus] = read_trials(TRIALS / f"{corpus}.txt")
@@ -70,7 +73,8 @@ def main() -> None:
         emb, emb_poc = embed_all(files, KIT, product), embed_all(files, KIT, poc)
         labels = np.array([t.label == 1 for t in trials[corpus]])
         speakers[corpus] = len({t.enrol for t in trials[corpus]})
-        cos = np.array([float(emb_poc[t.enrol[0]].vector @ emb_poc[t.test].vector) for t in trials[corpus]])
+        cos = np.array([poc_cosine([emb_poc[f].vector for f in t.enrol], emb_poc[t.test].vector)
+                        for t in trials[corpus]])
         baseline[corpus] = {"eer": evaluation.eer(cos, labels),
                             "far": evaluation.rates_at(cos, labels, POC_THRESHOLD)["far"]}
         for p in GRID:

@@ -38,6 +38,17 @@ BACKENDS = {  # VOICEID_MODEL -> "module:class"; imported only when chosen
     "fusion": "shared.fusion:FusionEmbedder",
 }
 
+FUSED_PARTS = {"fusion-ecapa-ge2e": (192, 256)}  # fused model name -> its parts' sizes, in order
+
+
+def model_parts(model_id: str) -> tuple[int, ...]:
+    """The sizes of the models side by side in a fused voiceprint; empty for a single model.
+
+    Scoring needs it (each part is centred and re-normalised on its own) where the model
+    itself is never loaded, so it is a fact of the model's name.
+    """
+    return FUSED_PARTS.get(model_id.partition("@")[0], ())
+
 
 @dataclass(frozen=True)
 class ModelInfo:

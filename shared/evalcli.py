@@ -49,9 +49,14 @@ def _caches(settings: Settings, baseline: bool):
     from .embedcache import EmbeddingCache
     from .embedding import get_embedder
 
+    from .pocbaseline import baseline_settings
+
     model_id = get_embedder(settings).info.id
     product = EmbeddingCache(settings, model_id)
-    return model_id, product, (EmbeddingCache(settings, model_id, front_end="poc") if baseline else None)
+    if not baseline:
+        return model_id, product, None
+    poc = baseline_settings(settings)
+    return model_id, product, EmbeddingCache(poc, get_embedder(poc).info.id, front_end="poc")
 
 
 def _ci(lo_hi: tuple[float, float]) -> str:
@@ -73,7 +78,7 @@ def format_report(name: str, r: dict) -> str:
 def cmd_trials(args: argparse.Namespace) -> int:
     from .evalrun import (by_gender, embed_all, genders, read_trials, save_det, score_trials,
                           verification_report, write_scores)
-    from .pocbaseline import POC_THRESHOLD
+    from .pocbaseline import POC_THRESHOLD, poc_cosine
 
     settings = Settings.from_env()
     root = Path(args.root)
@@ -94,8 +99,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
     print(format_report("product ", report["product"]))
     if poc_cache is not None:
         poc = embed_all(files, root, poc_cache, _progress("baseline"))
-        cos = np.array([float(np.mean([poc[f].vector for f in t.enrol], axis=0) @ poc[t.test].vector)
-                        for t in trials])
+        cos = np.array([poc_cosine([poc[f].vector for f in t.enrol], poc[t.test].vector) for t in trials])
         decisions = cos >= POC_THRESHOLD
         report["baseline"] = {"name": "plain ECAPA cosine, SpeechBrain's loading, threshold 0.25",
                               **verification_report(cos, result.labels, decisions, np.zeros_like(decisions),

@@ -4,7 +4,8 @@
 L2-normalised embeddings side by side, each scaled by 1/sqrt(2). The voiceprint is
 then a unit vector whose cosine with another is the mean of the two models' cosines,
 so the whole scoring path (gallery mean-centering, adaptive S-norm, calibration) works
-on it unchanged, under its own model id and gallery. Equal weights are not tuned on
+on it under its own model id and gallery; mean-centering re-normalises each part on its
+own (``FUSED_PARTS``), so the fused cosine stays the mean of the two centred cosines. Equal weights are not tuned on
 any data. The two models fail differently (ECAPA on sub-second speech, GE2E on
 read speech), which is why fusing them lowers error rates on every development
 corpus (docs/accuracy.md).
@@ -17,7 +18,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .embedding import Embedder, ModelInfo
+from .embedding import FUSED_PARTS, Embedder, ModelInfo
 from .ge2e import ResemblyzerEmbedder
 from .sbencoder import SpeechBrainEmbedder
 from .settings import Settings
@@ -37,6 +38,9 @@ class FusionEmbedder(Embedder):
                                                                         model_source="")))
         version = hashlib.sha256("+".join(p.info.id for p in self.parts).encode()).hexdigest()[:12]
         self.info = ModelInfo(name=self.NAME, version=version, dim=sum(p.info.dim for p in self.parts))
+        if tuple(p.info.dim for p in self.parts) != FUSED_PARTS[self.NAME]:
+            raise RuntimeError(f"{self.NAME}: part sizes {[p.info.dim for p in self.parts]} differ from "
+                               f"FUSED_PARTS {FUSED_PARTS[self.NAME]}; update shared/embedding.py")
 
     @property
     def part_ids(self) -> list[str]:

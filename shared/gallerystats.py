@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .calibration import Calibration
+from .embedding import model_parts
 from .normalization import COHORT_TOP_N, PROBE_DROP, Cohort, impostor_scores, score
 
 MIN_GALLERY_SPEAKERS = 5  # below this, the shipped cohort joins the gallery's statistics
@@ -81,7 +82,7 @@ class GalleryStats:
         buf = io.BytesIO()
         meta = {"calibration": asdict(self.calibration), "speakers": self.speakers, "model_id": self.model_id,
                 "cohort_keys": list(self.cohort.keys), "params": {"top_n": self.params.top_n, "drop": self.params.drop},
-                "margin": self.margin}
+                "margin": self.margin, "parts": list(self.cohort.parts)}
         np.savez(buf, mean=self.cohort.mean, models=self.cohort.models, meta=np.array(json.dumps(meta)))
         return buf.getvalue()
 
@@ -89,7 +90,8 @@ class GalleryStats:
     def from_bytes(cls, data: bytes) -> GalleryStats:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             meta = json.loads(str(npz["meta"]))
-            cohort = Cohort(mean=npz["mean"], models=npz["models"], keys=tuple(meta["cohort_keys"]))
+            cohort = Cohort(mean=npz["mean"], models=npz["models"], keys=tuple(meta["cohort_keys"]),
+                            parts=tuple(meta.get("parts", model_parts(meta["model_id"]))))
         cal = meta["calibration"]
         return cls(cohort=cohort, calibration=Calibration(mean=cal["mean"], std=cal["std"], pairs=cal["pairs"],
                                                           source=cal["source"]),
@@ -137,10 +139,11 @@ def build(keys: Sequence[str], models: np.ndarray, model_id: str,
             source = "gallery+cohort"
     dim = models.shape[1] if models.ndim == 2 else 0
     if len(keys) == 0:
-        return GalleryStats(cohort=Cohort(mean=np.zeros(dim, np.float32), models=np.zeros((0, dim), np.float32)),
+        return GalleryStats(cohort=Cohort(mean=np.zeros(dim, np.float32), models=np.zeros((0, dim), np.float32),
+                                          parts=model_parts(model_id)),
                             calibration=Calibration(), speakers=0, model_id=model_id, params=params,
                             margin=cold_start_margin(model_id, 0) if margins else 0.0)
-    cohort = Cohort.from_models(keys, models)
+    cohort = Cohort.from_models(keys, models, parts=model_parts(model_id))
     calibration = Calibration.fit(impostor_scores(keys, models, cohort, params.top_n, params.drop), source)
     enrolled = sum(1 for k in keys if not k.startswith("cohort:"))
     return GalleryStats(cohort=cohort, calibration=calibration, speakers=enrolled, model_id=model_id, params=params,

@@ -7,6 +7,8 @@ gallery, which is recorded on this deployment's channel:
 
 1. **Mean-centering.** Embeddings are centred on the mean of the enrolled speaker
    models and re-normalised, removing the direction that all voices of a channel share.
+   A fused voiceprint (several models side by side, ``parts``) is re-normalised part by
+   part, so that centring cannot let one model outweigh the other.
 2. **Adaptive S-norm** (AS-norm, as in the WeSpeaker and SpeechBrain recipes). The
    cohort is the other enrolled speakers. A score is compared with the top-``N``
    cohort scores of the enrolled model (its nearest other speakers) and of the probe.
@@ -44,6 +46,19 @@ def l2(x: np.ndarray) -> np.ndarray:
     return x / np.where(norms == 0, 1.0, norms)
 
 
+def l2_parts(x: np.ndarray, parts: Sequence[int] = ()) -> np.ndarray:
+    """Each block of ``parts`` columns scaled to unit length, then the whole row (one part: :func:`l2`).
+
+    A fused voiceprint keeps every model's cosine with equal weight: the cosine of two
+    such rows is the mean of the parts' cosines.
+    """
+    if len(parts) < 2:
+        return l2(x)
+    edges = np.cumsum((0, *parts))
+    blocks = [l2(x[..., a:b]) for a, b in zip(edges[:-1], edges[1:])]
+    return np.concatenate(blocks, axis=-1) / np.sqrt(len(parts))
+
+
 def speaker_models(matrix: np.ndarray, keys: Sequence[str]) -> tuple[list[str], np.ndarray]:
     """One model per speaker: the normalised mean of their voiceprints (rows of ``matrix``)."""
     if len(keys) == 0:
@@ -61,18 +76,20 @@ class Cohort:
     mean: np.ndarray = field(repr=False)
     models: np.ndarray = field(repr=False)  # (C, dim), centred and normalised
     keys: tuple[str, ...] = ()
+    parts: tuple[int, ...] = ()  # the models side by side in a fused voiceprint (empty: one model)
 
     @classmethod
-    def from_models(cls, keys: Sequence[str], models: np.ndarray, limit: int = MAX_COHORT) -> Cohort:
+    def from_models(cls, keys: Sequence[str], models: np.ndarray, limit: int = MAX_COHORT,
+                    parts: Sequence[int] = ()) -> Cohort:
         """Centre on the mean of all ``models``; keep at most ``limit`` of them (a stable choice by key)."""
         mean = models.mean(axis=0) if len(models) else np.zeros(models.shape[1], np.float32)
         keep = sorted(range(len(keys)), key=lambda i: _stable_rank(keys[i]))[:limit]
         keep.sort()
-        return cls(mean=mean.astype(np.float32), models=l2(models[keep] - mean).astype(np.float32),
-                   keys=tuple(keys[i] for i in keep))
+        return cls(mean=mean.astype(np.float32), models=l2_parts(models[keep] - mean, parts).astype(np.float32),
+                   keys=tuple(keys[i] for i in keep), parts=tuple(parts))
 
     def center(self, x: np.ndarray) -> np.ndarray:
-        return l2(x - self.mean).astype(np.float32)
+        return l2_parts(x - self.mean, self.parts).astype(np.float32)
 
 
 def _stable_rank(key: str) -> str:

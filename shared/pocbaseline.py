@@ -10,6 +10,8 @@ is read with soundfile (the same samples for the lossless formats of the team ki
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -17,6 +19,17 @@ from .embedding import get_embedder
 from .settings import Settings
 
 POC_THRESHOLD = 0.25
+
+
+def baseline_settings(settings: Settings) -> Settings:
+    """The settings of the baseline: the PoC's model (ECAPA) whatever ``VOICEID_MODEL`` says."""
+    return settings if settings.model == "ecapa" else replace(settings, model="ecapa", model_source="")
+
+
+def poc_cosine(enrol: Sequence[np.ndarray], test: np.ndarray) -> float:
+    """Plain cosine of the enrol files' mean embedding (re-normalised; one file: itself) with the test file's."""
+    mean = np.mean(np.stack(enrol), axis=0)
+    return float(mean @ test / max(float(np.linalg.norm(mean)), 1e-12))
 
 
 def poc_embedding(data: bytes, settings: Settings) -> np.ndarray:

@@ -1,4 +1,8 @@
-"""Changing the model: re-embed the gallery with Resemblyzer and identify through the host's match workers."""
+"""Changing the model: re-embed the gallery with fusion (ECAPA + GE2E) and identify through the host's match workers.
+
+Fusion contains both other real models, and its scoring centres each part on its own
+(``FUSED_PARTS``), so this also proves that match workers, which never load a model, score it right.
+"""
 
 from __future__ import annotations
 
@@ -24,8 +28,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def ge2e(client):
-    return replace(client.settings, model="resemblyzer", model_source="")
+def fused(client):
+    return replace(client.settings, model="fusion", model_source="")
 
 
 def by_model(client) -> dict[str, dict[str, int]]:
@@ -35,45 +39,45 @@ def by_model(client) -> dict[str, dict[str, int]]:
     return out
 
 
-def test_reembed_carries_every_voiceprint_over_and_resumes(enrolled, client, ge2e):
+def test_reembed_carries_every_voiceprint_over_and_resumes(enrolled, client, fused):
     ecapa_id = get_embedder(client.settings).info.id
-    ge2e_id = get_embedder(ge2e).info.id
+    fused_id = get_embedder(fused).info.id
     before = by_model(client)[ecapa_id]
-    report = reembed(client.storage, ge2e, progress=False)
-    assert (report.source, report.target, report.complete) == (ecapa_id, ge2e_id, True), report
+    report = reembed(client.storage, fused, progress=False)
+    assert (report.source, report.target, report.complete) == (ecapa_id, fused_id, True), report
     assert report.reembedded + report.already == report.voiceprints == sum(before.values())
     after = by_model(client)
-    assert after[ge2e_id] == before  # same speakers, same voiceprint counts, display names kept
+    assert after[fused_id] == before  # same speakers, same voiceprint counts, display names kept
     assert after[ecapa_id] == before  # the source is left alone without --delete-source
-    again = reembed(client.storage, ge2e, progress=False)
+    again = reembed(client.storage, fused, progress=False)
     assert (again.reembedded, again.already) == (0, report.voiceprints)  # resumable: nothing twice
-    stats = client.storage.read(contract.GALLERY, ge2e_id.replace("@", "/") + "/stats.npz")
+    stats = client.storage.read(contract.GALLERY, fused_id.replace("@", "/") + "/stats.npz")
     assert stats is not None  # the new model has its own calibration
 
 
-def test_the_cli_dry_run_reports_without_changing(enrolled, client, ge2e):
+def test_the_cli_dry_run_reports_without_changing(enrolled, client, fused):
     env = {**os.environ, "AzureWebJobsStorage": client.settings.storage_connection,
            "VOICEID_SHARD_COUNT": str(client.settings.shard_count)}
-    done = subprocess.run([sys.executable, "-m", "shared.cli", "reembed", "--to", "resemblyzer", "--dry-run", "--json"],
+    done = subprocess.run([sys.executable, "-m", "shared.cli", "reembed", "--to", "fusion", "--dry-run", "--json"],
                           env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["voiceprints"] == report["already"] > 0 and report["reembedded"] == 0
 
 
-def test_match_workers_score_a_ge2e_probe_against_the_ge2e_gallery(enrolled, client, ge2e):
-    reembed(client.storage, ge2e, progress=False)  # a no-op when the test above ran
+def test_match_workers_score_a_fused_probe_against_the_fused_gallery(enrolled, client, fused):
+    reembed(client.storage, fused, progress=False)  # a no-op when the test above ran
     speaker = FOLDER_SPEAKERS[1]
     probe = clips(speaker)[-1]  # not one of the enrolment clips
-    blob = f"ge2e-{probe.name}"
-    etag = '"0x8DGE2E"'  # embedded in-process with GE2E; the host (ECAPA) never sees an upload
+    blob = f"fused-{probe.name}"
+    etag = '"0x8DFUSED"'  # embedded in-process with fusion; the host (ECAPA) never sees an upload
     jobs = handle_identify(BlobInput(container=contract.IDENTIFY, blob=blob, etag=etag,
-                                     data=probe.read_bytes()), ge2e)
-    assert jobs and all(json.loads(j)["model_id"] == get_embedder(ge2e).info.id for j in jobs)
+                                     data=probe.read_bytes()), fused)
+    assert jobs and all(json.loads(j)["model_id"] == get_embedder(fused).info.id for j in jobs)
     for job in jobs:
         client.storage.send(contract.MATCH_QUEUE, encode_message(job, "base64"))
     doc = client.wait_result(contract.IDENTIFY, blob, etag, timeout_s=120)
     assert doc["status"] == "ok", doc
-    assert doc["model_id"] == get_embedder(ge2e).info.id
+    assert doc["model_id"] == get_embedder(fused).info.id
     assert doc["decision"] == speaker, (doc["candidates"], doc["threshold"], doc["calibration"])
     assert_valid(doc)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shared.embedding import get_embedder
+from shared.embedding import FUSED_PARTS, get_embedder
 from shared.errors import TransientError
 from shared.ge2e import at_loudness
 from shared.settings import TEAM_KIT_MODELS, Settings
@@ -33,6 +33,17 @@ def test_resemblyzer_is_a_real_second_model(kit):
     assert info.name == "resemblyzer-ge2e"
     assert info.version == "39373b86598f"  # sha256 prefix of resemblyzer 0.1.4's pretrained.pt
     assert info.id != get_embedder(Settings()).info.id  # its voiceprints live in their own gallery
+
+
+def test_fusion_is_both_models_side_by_side_at_equal_weight(kit):
+    settings = Settings(model="fusion")
+    separates_speakers(settings, dim=448)
+    fused = get_embedder(settings)
+    assert tuple(p.info.dim for p in fused.parts) == FUSED_PARTS[fused.info.name]  # what scoring centres per part
+    clip = speech("1688", 10)
+    joined = fused.embed(clip)
+    for part, block in zip(fused.parts, np.split(joined, [fused.parts[0].info.dim])):
+        assert float(block @ part.embed(clip)) == pytest.approx(1 / np.sqrt(2), abs=1e-4)
 
 
 @pytest.mark.skipif(not (XVECTOR_DIR / "hyperparams.yaml").is_file(),

@@ -14,7 +14,8 @@ from shared.calibration import Calibration, identify_threshold, threshold_for
 from shared.gallery import Shard
 from shared.gallerystats import MIN_GALLERY_SPEAKERS, TRUSTED_FROM, GalleryStats, build, cold_start_margin
 from shared.integrity import check
-from shared.normalization import Cohort, l2, score
+from shared.embedding import model_parts
+from shared.normalization import Cohort, l2, l2_parts, score
 
 DIM = 192
 
@@ -107,6 +108,28 @@ def test_stats_round_trip_through_bytes():
     back = GalleryStats.from_bytes(stats.to_bytes())
     assert back.calibration == stats.calibration and back.speakers == 12 and back.params == stats.params
     assert np.allclose(back.cohort.models, stats.cohort.models) and back.cohort.keys == stats.cohort.keys
+
+
+def test_fused_rows_keep_each_part_at_equal_weight():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(2, 192 + 256))
+    a[:192] *= 50  # one part far longer than the other after centring
+    ua, ub = l2_parts(a, (192, 256)), l2_parts(b, (192, 256))
+    part_cosines = [float(l2(a[s]) @ l2(b[s])) for s in (slice(0, 192), slice(192, None))]
+    assert math.isclose(float(np.linalg.norm(ua)), 1.0, rel_tol=1e-6)
+    assert math.isclose(float(ua @ ub), np.mean(part_cosines), rel_tol=1e-6)
+    assert np.allclose(l2_parts(a), l2(a))  # one model: plain normalisation
+
+
+def test_fused_model_statistics_centre_each_part_and_keep_the_layout():
+    parts = model_parts("fusion-ecapa-ge2e@73cb5b215015")
+    assert parts == (192, 256) and model_parts("spkrec-ecapa-voxceleb@0575cb64845e") == ()
+    rng = np.random.default_rng(4)
+    keys, models = [f"s{i}" for i in range(12)], l2(rng.normal(size=(12, sum(parts)))).astype(np.float32)
+    stats = build(keys, models, "fusion-ecapa-ge2e@73cb5b215015")
+    assert stats.cohort.parts == parts
+    assert np.allclose(np.linalg.norm(stats.cohort.models[:, :192], axis=1), 1 / math.sqrt(2), atol=1e-5)
+    assert GalleryStats.from_bytes(stats.to_bytes()).cohort.parts == parts
 
 
 def test_small_gallery_borrows_the_fallback_cohort():
