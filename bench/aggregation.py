@@ -29,6 +29,7 @@ from shared.gallerystats import build
 from shared.matching import full_scores
 from shared.normalization import speaker_models
 from shared.settings import Settings
+from shared.shardcache import PreparedShard
 
 CORPORA = ("librispeech-multi", "hyke-telephone", "fsdd-digits")
 
@@ -44,15 +45,16 @@ def measure(corpus: str, n_enrol: int, settings: Settings, model_id: str, cache:
     spk = clips_by_speaker(corpus)
     emb = embed_all([f for v in spk.values() for f in v], KIT, cache)
     rows = [(s, emb[f].vector) for s, files in spk.items() for f in files[:n_enrol]]
-    shard = Shard(matrix=np.stack([v for _, v in rows]), entries=tuple({"key": s} for s, _ in rows))
+    shard = Shard(matrix=np.stack([v for _, v in rows]), entries=tuple({"key": s, "speaker": s} for s, _ in rows))
     keys, models = speaker_models(shard.matrix, shard.keys)
     stats = build(keys, models, model_id)
+    prepared = PreparedShard.build(shard, stats, stats_etag=None)
     out = {}
     for aggregation in ("mean", "max"):
         scores, labels = [], []
         for owner, files in spk.items():
             for f in files[n_enrol:]:
-                for s in full_scores(emb[f].vector, shard, keys, models, stats, aggregation):
+                for s in full_scores(emb[f].vector, prepared, keys, models, stats, aggregation):
                     scores.append(s.score)
                     labels.append(s.key == owner)
         scores, labels = np.array(scores), np.array(labels)

@@ -3,6 +3,10 @@
 Idempotent by construction: the partial of (request, shard) has a fixed name, and
 a job whose request already has its result is acknowledged without work, so a
 message delivered twice still yields exactly one result document.
+
+Shards are held in memory between jobs and re-read only when their ETag changes
+(:mod:`shared.shardcache`); stage 1 of a 1:N search is then one matrix-vector product
+over the shard's prepared speaker models.
 """
 
 from __future__ import annotations
@@ -16,61 +20,64 @@ import numpy as np
 from . import contract, fanin
 from .embedding import ModelInfo
 from .errors import PermanentError, TransientError, VoiceIdError
-from .gallery import Gallery, Shard
+from .gallery import Gallery
 from .gallerystats import GalleryStats, Scored
 from .identify import partial_prefix
 from .names import speaker_key
 from .records import Candidate, MatchJob, ShardPartial
-from .normalization import speaker_models
 from .scoring import top_k
 from .settings import Settings
+from .shardcache import PreparedShard, ShardCache
 from .storage import Storage, get_storage
 
 log = logging.getLogger(__name__)
+_caches: dict[float, ShardCache] = {}
+
+
+def shard_cache(settings: Settings) -> ShardCache:
+    """This process's shard cache (one per size bound)."""
+    return _caches.setdefault(settings.shard_cache_mb, ShardCache(settings.shard_cache_mb))
 
 
 SHORTLIST_MIN = 20  # speakers per shard re-scored in full, at least (and 4 x top_k)
 
 
-def shortlist(probe: np.ndarray, keys: list[str], models: np.ndarray, stats: GalleryStats, size: int) -> list[int]:
-    """Stage 1: the ``size`` speakers of a shard nearest to the probe by centred cosine (one matrix product)."""
-    if len(keys) <= size:
-        return list(range(len(keys)))
-    near = stats.cohort.center(models) @ stats.cohort.center(probe)
+def shortlist(centred_probe: np.ndarray, centred_models: np.ndarray, size: int) -> list[int]:
+    """Stage 1: the rows of the ``size`` speakers nearest to the probe by centred cosine (one matrix product)."""
+    if len(centred_models) <= size:
+        return list(range(len(centred_models)))
+    near = centred_models @ centred_probe
     return sorted(np.argpartition(-near, size - 1)[:size].tolist())
 
 
-def full_scores(probe: np.ndarray, shard: Shard, keys: list[str], models: np.ndarray, stats: GalleryStats,
-                aggregation: str) -> list[Scored]:
+def full_scores(probe: np.ndarray, prepared: PreparedShard, keys: list[str], models: np.ndarray,
+                stats: GalleryStats, aggregation: str) -> list[Scored]:
     """Stage 2: calibrated scores of the shortlisted speakers (``max``: their best single voiceprint)."""
     if aggregation == "mean":
         return stats.score(probe, keys, models)
-    wanted = set(keys)
-    rows = [i for i, k in enumerate(shard.keys) if k in wanted]
+    rows = [i for k in keys for i in prepared.rows[k]]
     best: dict[str, Scored] = {}
-    for s in stats.score(probe, [shard.keys[i] for i in rows], shard.matrix[rows]):
+    for s in stats.score(probe, [prepared.shard.entries[i]["key"] for i in rows], prepared.shard.matrix[rows]):
         if s.key not in best or s.score > best[s.key].score:
             best[s.key] = s
     return list(best.values())
 
 
-def score_shard(job: MatchJob, probe: np.ndarray, gallery: Gallery, stats: GalleryStats,
+def score_shard(job: MatchJob, probe: np.ndarray, prepared: PreparedShard, stats: GalleryStats,
                 settings: Settings) -> ShardPartial:
     """The shard's best candidates for this probe (only the claimed speaker for 1:1)."""
     t0 = time.perf_counter()
-    shard = gallery.load(job.shard)
-    keys, models = speaker_models(shard.matrix, shard.keys)
     if job.claimed is not None:
-        keep = [i for i, k in enumerate(keys) if k == speaker_key(job.claimed)]
+        row = prepared.index.get(speaker_key(job.claimed))
+        keep = [] if row is None else [row]
     else:
-        keep = shortlist(probe, keys, models, stats, max(SHORTLIST_MIN, 4 * settings.top_k))
-    keys, models = [keys[i] for i in keep], models[keep]
-    scored = full_scores(probe, shard, keys, models, stats, settings.score_aggregation)
-    names = {e["key"]: e["speaker"] for e in shard.entries}
-    ranked = top_k((Candidate(speaker=names[s.key], score=s.score, key=s.key, cosine=s.cosine) for s in scored),
-                   settings.top_k)
+        keep = shortlist(stats.cohort.center(probe), prepared.centred, max(SHORTLIST_MIN, 4 * settings.top_k))
+    keys, models = [prepared.keys[i] for i in keep], prepared.models[keep]
+    scored = full_scores(probe, prepared, keys, models, stats, settings.score_aggregation)
+    ranked = top_k((Candidate(speaker=prepared.names[s.key], score=s.score, key=s.key, cosine=s.cosine)
+                    for s in scored), settings.top_k)
     return ShardPartial(request_id=job.request_id, shard=job.shard, candidates=tuple(ranked),
-                        scored=len(shard.keys), match_ms=round((time.perf_counter() - t0) * 1000, 2),
+                        scored=len(prepared.shard.entries), match_ms=round((time.perf_counter() - t0) * 1000, 2),
                         calibration=stats.summary())
 
 
@@ -116,7 +123,10 @@ def _process(storage: Storage, job: MatchJob, settings: Settings) -> None:
         raise PermanentError("the probe embedding of this request is missing", code="match.probe_missing",
                              hint="Upload the file again.")
     gallery = Gallery(storage, ModelInfo.from_id(job.model_id, dim=int(probe.shape[-1])), settings.shard_count)
-    partial = score_shard(job, probe, gallery, gallery.load_stats(), settings)
+    cache = shard_cache(settings)
+    stats, stats_etag = cache.stats(gallery, settings.storage_connection)
+    prepared = cache.shard(gallery, job.shard, stats, stats_etag, settings.storage_connection)
+    partial = score_shard(job, probe, prepared, stats, settings)
     storage.write(contract.MATCH_STATE, f"{partial_prefix(job.request_id)}{job.shard:04d}.json",
                   partial.to_json().encode("utf-8"), content_type="application/json")
     fanin.try_finish(storage, job, settings)

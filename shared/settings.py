@@ -51,6 +51,7 @@ class Settings:
     device: str = "auto"
     torch_threads: int = 0
     shard_count: int = 4
+    shard_cache_mb: float = 2048.0
     top_k: int = 5
     target_far: float = 0.01
     enroll_mismatch: str = "flag"
@@ -88,6 +89,8 @@ class Settings:
             raise ValueError(f"VOICEID_MODEL must be one of {', '.join(HUB_MODEL_IDS)}")
         if self.shard_count < 1:
             raise ValueError("VOICEID_SHARD_COUNT must be at least 1")
+        if self.shard_cache_mb < 0:
+            raise ValueError("VOICEID_SHARD_CACHE_MB must be 0 (no cache) or more")
         if self.top_k < 1:
             raise ValueError("VOICEID_TOP_K must be at least 1")
         if self.score_aggregation not in ("mean", "max"):
@@ -120,6 +123,7 @@ ENV_NAMES = {
     "device": "VOICEID_DEVICE",
     "torch_threads": "VOICEID_TORCH_THREADS",
     "shard_count": "VOICEID_SHARD_COUNT",
+    "shard_cache_mb": "VOICEID_SHARD_CACHE_MB",
     "top_k": "VOICEID_TOP_K",
     "target_far": "VOICEID_TARGET_FAR",
     "enroll_mismatch": "VOICEID_ENROLL_MISMATCH",
