@@ -1,7 +1,10 @@
-"""Voice activity detection with silero-vad (its JIT model ships in the wheel).
+"""Voice activity detection with silero-vad (its model ships in the wheel).
 
 Every input's net speech is measured and reported. The model keeps recurrent
 state between chunks, so each thread gets its own instance (loading takes ~50 ms).
+It runs the wheel's ONNX copy through ONNX Runtime: silero steps through the signal
+in 32 ms windows, one model call each, and ONNX Runtime's per-call overhead is far
+lower than TorchScript's (6x faster here, the same segments; docs/performance.md).
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ def _silero():
 
 def _model():
     if not hasattr(_local, "model"):
-        _local.model = _silero().load_silero_vad(onnx=False)
+        _local.model = _silero().load_silero_vad(onnx=True)
     return _local.model
 
 

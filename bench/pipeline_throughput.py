@@ -1,0 +1,85 @@
+"""Pipeline throughput against the bare model, on the same files in one process.
+
+* **baseline**: SpeechBrain's ``EncoderClassifier.encode_batch`` on the already-decoded
+  16 kHz samples of each file, one call per file (the model itself, nothing else);
+* **pipeline**: what an enrol or identify trigger does to the file's bytes before
+  the gallery: ffmpeg decode, VAD and the audio report, then the embedding
+  (``shared.pipeline.prepare`` + ``embed_prepared``).
+
+Goal: pipeline throughput >= 0.8 x the baseline's (the pipeline adds at most 20 %).
+Each side runs ``--rounds`` times, interleaved so that drift hits both; the best
+round of each is compared.
+
+    .venv/bin/python -m bench.pipeline_throughput [--files 30] [--rounds 3] [--json docs/pipeline_throughput.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import KIT, machine
+from shared.audio import decode
+from shared.embedding import get_embedder
+from shared.pipeline import embed_prepared, prepare
+from shared.settings import Settings
+
+
+def files(n: int) -> list[Path]:
+    """LibriSpeech-multi (16 kHz read speech) and Hyke (8 kHz phone), alternating."""
+    pools = [sorted((KIT / c).glob("*/*.flac")) for c in ("librispeech-multi", "hyke-telephone")]
+    return [p for pair in zip(*pools) for p in pair][:n]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    import torch
+
+    settings = Settings.from_env()
+    embedder = get_embedder(settings)
+    model = embedder._model  # the EncoderClassifier itself
+    data = [p.read_bytes() for p in files(args.files)]
+    samples = [decode(d, max_seconds=settings.max_audio_seconds, timeout_s=60).samples for d in data]
+    audio_s = sum(len(s) for s in samples) / 16_000
+
+    def baseline() -> None:
+        with torch.inference_mode():
+            for s in samples:
+                model.encode_batch(torch.from_numpy(s).unsqueeze(0))
+
+    def pipeline() -> None:
+        for d in data:
+            embed_prepared(prepare(d, settings), settings)
+
+    pipeline()  # warm both (VAD model, ffmpeg page cache)
+    baseline()
+    times: dict[str, list[float]] = {"baseline": [], "pipeline": []}
+    for _ in range(args.rounds):
+        for name, fn in (("baseline", baseline), ("pipeline", pipeline)):
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    best = {k: min(v) for k, v in times.items()}
+    ratio = best["baseline"] / best["pipeline"]
+    print(f"machine: {machine()}\nmodel {embedder.info.id}; {len(data)} files, {audio_s:.0f} s of audio; "
+          f"best of {args.rounds}\n")
+    print("| | seconds | files/s | × real time |\n|---|---|---|---|")
+    for k, v in best.items():
+        print(f"| {k} | {v:.2f} | {len(data) / v:.1f} | {audio_s / v:.0f} |")
+    print(f"\npipeline throughput / bare encode_batch: {ratio:.2f} (goal >= 0.8)")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "model_id": embedder.info.id, "files": len(data),
+                                         "audio_s": audio_s, "rounds": times, "best_s": best, "ratio": ratio,
+                                         "spread": {k: float(np.ptp(v)) for k, v in times.items()}}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
