@@ -50,9 +50,11 @@ class PreparedShard:
                    stats_etag=stats_etag)
 
     def restats(self, stats: GalleryStats, stats_etag: str | None) -> PreparedShard:
-        """The same shard centred with new statistics (no download)."""
-        return PreparedShard(shard=self.shard, keys=self.keys, models=self.models,
-                             centred=stats.cohort.center(self.models), stats_etag=stats_etag)
+        """The same shard centred with new statistics (no download); its lookups carry over."""
+        fresh = PreparedShard(shard=self.shard, keys=self.keys, models=self.models,
+                              centred=stats.cohort.center(self.models), stats_etag=stats_etag)
+        fresh.__dict__.update({k: v for k, v in self.__dict__.items() if k in ("index", "names", "rows")})
+        return fresh
 
     @cached_property
     def index(self) -> dict[str, int]:
