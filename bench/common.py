@@ -24,10 +24,21 @@ class Clip:
     speech: Speech
 
 
+def kit_files(corpora: tuple[str, ...] = ("librispeech-multi", "hyke-telephone"), each: int = 20) -> list[Path]:
+    """The first ``each`` clips (sorted) of every corpus, interleaved: read speech and phone audio alike."""
+    pools = [sorted((KIT / c).glob("*/*.flac"))[:each] for c in corpora]
+    return [p for group in zip(*pools) for p in group]
+
+
+def decoded(path: Path) -> np.ndarray:
+    """A kit file's 16 kHz samples through the product's decoder (no VAD)."""
+    return decode(path.read_bytes(), max_seconds=600, timeout_s=120).samples
+
+
 def load_clip(path: Path) -> Clip:
     """A kit file through the product's decoder and VAD."""
-    audio = decode(path.read_bytes(), max_seconds=600, timeout_s=120)
-    return Clip(samples=audio.samples, speech=detect_speech(audio.samples))
+    samples = decoded(path)
+    return Clip(samples=samples, speech=detect_speech(samples))
 
 
 def read_trials(name: str) -> list[tuple[bool, str, str]]:

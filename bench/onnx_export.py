@@ -21,8 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import KIT, machine
-from shared.audio import decode
+from bench.common import decoded, kit_files, machine
 from shared.embedding import get_embedder
 from shared.settings import Settings
 
@@ -51,8 +50,7 @@ def main() -> None:
     settings = Settings.from_env()
     embedder = get_embedder(settings)
     model = embedder._model
-    files = [p for c in ("librispeech-multi", "hyke-telephone") for p in sorted((KIT / c).glob("*/*.flac"))[:20]]
-    clips = [decode(p.read_bytes(), max_seconds=600, timeout_s=60).samples for p in files]
+    clips = [decoded(p) for p in kit_files(each=20)]
     audio_s = sum(len(c) for c in clips) / 16_000
 
     def features(c: np.ndarray) -> np.ndarray:

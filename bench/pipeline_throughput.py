@@ -22,17 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import KIT, machine
-from shared.audio import decode
+from bench.common import decoded, kit_files, machine
 from shared.embedding import get_embedder
 from shared.pipeline import embed_prepared, prepare
 from shared.settings import Settings
-
-
-def files(n: int) -> list[Path]:
-    """LibriSpeech-multi (16 kHz read speech) and Hyke (8 kHz phone), alternating."""
-    pools = [sorted((KIT / c).glob("*/*.flac")) for c in ("librispeech-multi", "hyke-telephone")]
-    return [p for pair in zip(*pools) for p in pair][:n]
 
 
 def main() -> None:
@@ -46,8 +39,9 @@ def main() -> None:
     settings = Settings.from_env()
     embedder = get_embedder(settings)
     model = embedder._model  # the EncoderClassifier itself
-    data = [p.read_bytes() for p in files(args.files)]
-    samples = [decode(d, max_seconds=settings.max_audio_seconds, timeout_s=60).samples for d in data]
+    paths = kit_files(each=(args.files + 1) // 2)[:args.files]  # LibriSpeech-multi and Hyke, alternating
+    data = [p.read_bytes() for p in paths]
+    samples = [decoded(p) for p in paths]
     audio_s = sum(len(s) for s in samples) / 16_000
 
     def baseline() -> None:
