@@ -215,6 +215,35 @@ def cmd_reembed(args: argparse.Namespace) -> int:
     return 0 if report.complete else 1
 
 
+def cmd_reshard(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from .gallery import stored_models
+    from .reshard import reshard
+    from .settings import Settings
+    from .storage import get_storage
+
+    settings = Settings.from_env()
+    storage = get_storage(settings.storage_connection)
+    to = args.to or settings.shard_count
+    models = [args.model] if args.model else stored_models(storage)
+    if not models:
+        print("voiceid: the gallery is empty; a new gallery starts with VOICEID_SHARD_COUNT shards", file=sys.stderr)
+        return 0
+    reports = [reshard(storage, m, to, grace_s=args.grace, dry_run=args.dry_run) for m in models]
+    if args.json:
+        print(json.dumps([asdict(r) for r in reports], indent=2))
+    for r in reports if not args.json else ():
+        verb = "would move" if r.dry_run else "moved"
+        print(f"{r.model_id}: {r.before} -> {r.after} shards, {r.voiceprints} voiceprints; {verb} "
+              f"{r.misplaced if r.dry_run else r.moved}" + (f"; deleted shards {r.deleted_shards}"
+                                                             if r.deleted_shards else ""))
+    if not args.dry_run and to != settings.shard_count:
+        print(f"note: VOICEID_SHARD_COUNT is {settings.shard_count}; set it to {to} so that new galleries "
+              "start with the same count", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voiceid", description="Self-hosted voice biometrics on Azure Functions.",
                                      epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -271,6 +300,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="delete the source gallery once every voiceprint was carried over")
     p.add_argument("--dry-run", action="store_true", help="count what would be done; change nothing")
     p.add_argument("--json", action="store_true", help="print the report as JSON (for schedulers)")
+    p = add("reshard", cmd_reshard, "move the gallery to another shard count without losing a voiceprint",
+            "A gallery keeps the shard count it was created with, whatever VOICEID_SHARD_COUNT says later.\n"
+            "To change it: set VOICEID_SHARD_COUNT on the app, then run this (the target is --to, else the\n"
+            "setting). Voiceprints are copied to their new shards before the switch and removed from the old ones\n"
+            "after it, so every voiceprint stays readable throughout; running it again is harmless.\n"
+            "Run it in a quiet hour: every shard is rewritten and match workers reload them.\n"
+            "examples:\n  voiceid reshard --to 16 --dry-run\n  VOICEID_SHARD_COUNT=16 voiceid reshard")
+    p.add_argument("--to", type=int, help="new shard count (default: VOICEID_SHARD_COUNT)")
+    p.add_argument("--model", metavar="MODEL_ID", help="only this model's gallery, as `voiceid speakers` shows it "
+                                                       "(default: every stored model)")
+    p.add_argument("--grace", type=float, default=10.0,
+                   help="seconds between the switch and removing old copies, for enrolments in flight (default 10)")
+    p.add_argument("--dry-run", action="store_true", help="count what would move; change nothing")
+    p.add_argument("--json", action="store_true", help="print the reports as JSON (for schedulers)")
     add_eval_parser(sub)
     return parser
 

@@ -45,7 +45,7 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
                 hint="Check that the file is filed under the right speaker; the voiceprint was not stored.",
                 details={"integrity": checked, "audio": emb.audio})
         speaker = gallery.add(vp)
-        mine = shard_of(vp.key, settings.shard_count)
+        mine = shard_of(vp.key, gallery.shard_count)
         shards[mine] = gallery.load(mine)  # the one shard that changed; the others were read above
         gallery.refresh_stats(shards)
         timings = {**emb.timings_ms, "total": results.ms_since(start)}

@@ -9,6 +9,12 @@ different models live under different prefixes and are never scored together.
 
 Writes are ETag-conditional with retry, so concurrent enrolments into one shard
 lose nothing.
+
+The shard count of a gallery is stored with it (``<model>/<version>/layout.json``),
+written by the first enrolment from ``VOICEID_SHARD_COUNT``. Changing the setting
+later does not move anything: the gallery keeps its stored count (and the log says
+so) until ``voiceid reshard`` moves every voiceprint to the new count
+(:mod:`shared.reshard`).
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import random
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -29,7 +37,10 @@ from .gallerystats import GalleryStats, build
 from .normalization import speaker_models
 from .storage import ConcurrencyConflict, Storage
 
+log = logging.getLogger(__name__)
 MAX_WRITE_ATTEMPTS = 30
+SHARD_NAME = re.compile(r"shard-(\d{4,})\.npz$")
+_warned: set[tuple[str, int, int]] = set()
 
 
 def shard_of(key: str, shard_count: int) -> int:
@@ -96,6 +107,14 @@ class Shard:
     def empty(cls, dim: int) -> Shard:
         return cls(matrix=np.zeros((0, dim), dtype=np.float32), entries=())
 
+    def without(self, ids: set[str]) -> Shard:
+        """A new shard without the voiceprints whose ids are in ``ids``."""
+        keep = [i for i, e in enumerate(self.entries) if e["voiceprint_id"] not in ids]
+        return Shard(matrix=self.matrix[keep], entries=tuple(self.entries[i] for i in keep), etag=self.etag)
+
+    def voiceprints(self) -> list[Voiceprint]:
+        return [Voiceprint.from_entry(e, self.matrix[i]) for i, e in enumerate(self.entries)]
+
     def with_voiceprint(self, vp: Voiceprint) -> tuple[Shard, str]:
         """A new shard with ``vp`` added (or replacing the row of the same id), and the display name kept."""
         keep = [i for i, e in enumerate(self.entries) if e["voiceprint_id"] != vp.voiceprint_id]
@@ -106,15 +125,59 @@ class Shard:
 
 
 class Gallery:
-    """Voiceprints of one model, spread over ``shard_count`` shards."""
+    """Voiceprints of one model, spread over the gallery's stored number of shards.
+
+    ``shard_count`` (the setting) is the count a new gallery starts with; an existing
+    gallery's own count is read from its layout blob once per ``Gallery`` object.
+    """
 
     def __init__(self, storage: Storage, model: ModelInfo, shard_count: int):
         self.storage = storage
         self.model = model
-        self.shard_count = shard_count
+        self.configured_shards = shard_count
+        self._stored_shards: int | None = None
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.model.name}/{self.model.version}/"
 
     def shard_blob(self, shard: int) -> str:
-        return f"{self.model.name}/{self.model.version}/shard-{shard:04d}.npz"
+        return f"{self.prefix}shard-{shard:04d}.npz"
+
+    def layout_blob(self) -> str:
+        return f"{self.prefix}layout.json"
+
+    @property
+    def shard_count(self) -> int:
+        """The gallery's shard count: as stored, else (a gallery with no layout yet) the setting."""
+        if self._stored_shards is None:
+            doc = self.storage.read_json(contract.GALLERY, self.layout_blob())
+            if doc is None:
+                return self.configured_shards
+            self._stored_shards = int(doc["shard_count"])
+            self._warn_if_unlike_setting()
+        return self._stored_shards
+
+    def _warn_if_unlike_setting(self) -> None:
+        seen = (self.model.id, self._stored_shards, self.configured_shards)
+        if self._stored_shards != self.configured_shards and seen not in _warned:
+            _warned.add(seen)
+            log.warning("the %s gallery has %d shards but VOICEID_SHARD_COUNT is %d; it keeps %d until "
+                        "'voiceid reshard' moves it", *seen, self._stored_shards)
+
+    def set_layout(self, shard_count: int, if_missing: bool = False) -> None:
+        """Store the gallery's shard count (``if_missing``: only when it has none yet)."""
+        try:
+            self.storage.write_json(contract.GALLERY, self.layout_blob(), {"shard_count": shard_count},
+                                    if_none_match=if_missing)
+            self._stored_shards = shard_count
+        except ConcurrencyConflict:  # another writer stored it first; theirs stands (read it next time)
+            self._stored_shards = None
+
+    def shard_numbers(self) -> list[int]:
+        """The numbers of the shard blobs that exist (any count: a re-shard reads them all)."""
+        found = (SHARD_NAME.search(item.name) for item in self.storage.list(contract.GALLERY, self.prefix))
+        return sorted(int(m.group(1)) for m in found if m)
 
     def load(self, shard: int) -> Shard:
         got = self.storage.read(contract.GALLERY, self.shard_blob(shard))
@@ -126,18 +189,24 @@ class Gallery:
 
     def add_many(self, vps: list[Voiceprint]) -> dict[str, str]:
         """Store voiceprints with one conditional write per shard; returns key -> display name."""
+        if self._stored_shards is None and self.shard_count == self.configured_shards:  # no layout yet
+            self.set_layout(self.configured_shards, if_missing=True)
         names: dict[str, str] = {}
         by_shard: dict[int, list[Voiceprint]] = {}
         for vp in vps:
             by_shard.setdefault(shard_of(vp.key, self.shard_count), []).append(vp)
         for shard_no, group in by_shard.items():
-            names.update(self._write_shard(shard_no, group))
+            names.update(self.write_shard(shard_no, group))
         return names
 
-    def _write_shard(self, shard_no: int, group: list[Voiceprint]) -> dict[str, str]:
+    def write_shard(self, shard_no: int, group: list[Voiceprint], drop: set[str] | None = None) -> dict[str, str]:
+        """Add ``group`` to shard ``shard_no`` (and remove the ids in ``drop``) with one conditional write.
+
+        Re-read and retried when another writer changed the shard in between.
+        """
         for attempt in range(MAX_WRITE_ATTEMPTS):
             current = self.load(shard_no)
-            updated, names = current, {}
+            updated, names = current.without(drop) if drop else current, {}
             for vp in group:
                 updated, names[vp.key] = updated.with_voiceprint(vp)
             try:
@@ -189,7 +258,14 @@ def stored_models(storage: Storage) -> list[str]:
 
 
 def models_of(shards: list[Shard], dim: int) -> tuple[list[str], np.ndarray]:
-    """One model (normalised mean of the voiceprints) per enrolled speaker key, over ``shards``."""
-    keys = [k for sh in shards for k in sh.keys]
-    matrix = np.vstack([sh.matrix for sh in shards]) if shards else np.zeros((0, dim), np.float32)
-    return speaker_models(matrix, keys)
+    """One model (normalised mean of the voiceprints) per enrolled speaker key, over ``shards``.
+
+    A voiceprint found in two shards (during a re-shard) counts once.
+    """
+    entries = [e for sh in shards for e in sh.entries]
+    if not entries:
+        return speaker_models(np.zeros((0, dim), np.float32), [])
+    _, first = np.unique([e["voiceprint_id"] for e in entries], return_index=True)
+    first.sort()
+    matrix = np.vstack([sh.matrix for sh in shards])
+    return speaker_models(matrix[first], [entries[i]["key"] for i in first])

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import contract, results
 from .errors import PermanentError
-from .gallery import shard_of
+from .gallery import Gallery, shard_of
 from .names import IdentifyTarget, parse_identify, speaker_key
 from .pipeline import BlobInput, embed_input
 from .records import MatchJob
@@ -48,10 +48,11 @@ def handle_identify(inp: BlobInput, settings: Settings) -> list[str]:
     buf = io.BytesIO()
     np.save(buf, emb.vector, allow_pickle=False)
     storage.write(contract.MATCH_STATE, probe_blob(inp.request_id), buf.getvalue())
+    count = Gallery(storage, emb.model, settings.shard_count).shard_count
     if target.claimed is None:
-        shards = tuple(range(settings.shard_count))
+        shards = tuple(range(count))
     else:
-        shards = (shard_of(speaker_key(target.claimed), settings.shard_count),)
+        shards = (shard_of(speaker_key(target.claimed), count),)
     return [
         MatchJob(request_id=inp.request_id, kind=target.kind, blob=inp.blob, etag=inp.etag, shard=s,
                  shards=shards, model_id=emb.model.id, probe=probe_blob(inp.request_id),

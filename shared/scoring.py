@@ -12,8 +12,16 @@ from .records import Candidate
 
 
 def top_k(candidates: Iterable[Candidate], k: int) -> list[Candidate]:
-    """The ``k`` best candidates, best first; ties broken by key so the order is stable."""
-    return sorted(candidates, key=lambda c: (-c.score, c.key))[:k]
+    """The ``k`` best candidates, best first, one per speaker; ties broken by key so the order is stable.
+
+    A speaker is in one shard, except for the seconds of a re-shard when their voiceprints
+    are in the old shard and the new one: they are still one candidate.
+    """
+    best: dict[str, Candidate] = {}
+    for c in candidates:
+        if c.key not in best or c.score > best[c.key].score:
+            best[c.key] = c
+    return sorted(best.values(), key=lambda c: (-c.score, c.key))[:k]
 
 
 def identify_decision(ranked: Sequence[Candidate], threshold: float) -> str:

@@ -144,10 +144,14 @@ class Storage:
         return None if got is None else json.loads(got[0])
 
     @storage_call
-    def delete(self, container: str, name: str) -> bool:
-        """Delete a blob; False when it was already gone (deleting twice is fine)."""
+    def delete(self, container: str, name: str, *, if_match: str | None = None) -> bool:
+        """Delete a blob; False when it was already gone (deleting twice is fine).
+
+        ``if_match`` deletes only the version read (else :class:`ConcurrencyConflict`).
+        """
+        kwargs: dict = {"etag": if_match, "match_condition": MatchConditions.IfNotModified} if if_match else {}
         try:
-            self.blobs.get_blob_client(container, name).delete_blob(delete_snapshots="include")
+            self.blobs.get_blob_client(container, name).delete_blob(delete_snapshots="include", **kwargs)
         except ResourceNotFoundError:
             return False
         return True

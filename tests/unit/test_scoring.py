@@ -29,6 +29,12 @@ def test_top_k_is_best_first_and_stable():
     assert [c.key for c in top_k(cands, 3)] == ["a", "b", "c"]
 
 
+def test_top_k_keeps_one_candidate_per_speaker():
+    """During a re-shard a speaker can be scored in two shards: still one candidate, the better one."""
+    cands = [Candidate("A", 0.4, "a"), Candidate("B", 0.5, "b"), Candidate("A", 0.9, "a")]
+    assert [(c.key, c.score) for c in top_k(cands, 3)] == [("a", 0.9), ("b", 0.5)]
+
+
 def test_identify_is_open_set():
     ranked = [Candidate("Ann", 0.61, "ann")]
     assert identify_decision(ranked, 0.6) == "Ann"
