@@ -5,15 +5,39 @@ from __future__ import annotations
 import logging
 import time
 
+import numpy as np
+
 from . import contract, integrity, results
 from .errors import PermanentError
 from .gallery import Gallery, Voiceprint, shard_of, voiceprint_id
+from .gallerystats import GalleryStats, refresh_due
 from .names import parse_enroll, speaker_key
 from .pipeline import BlobInput, embed_input
 from .settings import Settings
+from .shardcache import PreparedShard, shard_cache
 from .storage import get_storage
 
 log = logging.getLogger(__name__)
+
+
+def held_gallery(gallery: Gallery, settings: Settings) -> tuple[GalleryStats, list[PreparedShard]]:
+    """The statistics and every shard, from this process's shard cache (only what changed is read)."""
+    cache, where = shard_cache(settings), settings.storage_connection
+    stats, etag = cache.stats(gallery, where)
+    return stats, [cache.shard(gallery, n, stats, etag, where) for n in range(gallery.shard_count)]
+
+
+def refresh_if_due(gallery: Gallery, stats: GalleryStats, shards: list[PreparedShard], settings: Settings) -> None:
+    """Rebuild the statistics when :func:`~shared.gallerystats.refresh_due` says so, from the held speaker models."""
+    speakers = sum(len(p.keys) for p in shards)
+    voiceprints = sum(len(p.shard.entries) for p in shards)
+    if refresh_due(stats, speakers, voiceprints, settings.stats_refresh_s):
+        keys = [k for p in shards for k in p.keys]
+        models = np.vstack([p.models for p in shards]) if shards else np.zeros((0, gallery.model.dim), np.float32)
+        gallery.store_stats(keys, models, voiceprints)
+    else:
+        log.info("statistics of %s kept: built from %d voiceprints, the gallery has %d", gallery.model.id,
+                 stats.voiceprints, voiceprints)
 
 
 def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
@@ -36,8 +60,8 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
             net_speech_s=emb.audio["net_speech_s"], created_at=results.now_iso(),
         )
         gallery = Gallery(storage, emb.model, settings.shard_count)
-        shards = gallery.load_all()
-        checked = integrity.check(vp.embedding, vp.key, shards, gallery.load_stats(), settings.target_far)
+        stats, shards = held_gallery(gallery, settings)
+        checked = integrity.check(vp.embedding, vp.key, shards, stats, settings.target_far)
         if checked["status"] == "mismatch" and settings.enroll_mismatch == "reject":
             raise PermanentError(
                 f"this file does not sound like the voiceprints already enrolled for {target.speaker!r} "
@@ -46,8 +70,9 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
                 details={"integrity": checked, "audio": emb.audio})
         speaker = gallery.add(vp)
         mine = shard_of(vp.key, gallery.shard_count)
-        shards[mine] = gallery.load(mine)  # the one shard that changed; the others were read above
-        gallery.refresh_stats(shards)
+        shards[mine] = shard_cache(settings).shard(gallery, mine, stats, shards[mine].stats_etag,
+                                                   settings.storage_connection)  # the one shard that changed
+        refresh_if_due(gallery, stats, shards, settings)
         timings = {**emb.timings_ms, "total": results.ms_since(start)}
         doc = results.base("enroll", contract.ENROLL, inp.blob, inp.etag, model_id=model_id, timings_ms=timings,
                            request_id=inp.request_id, audio=emb.audio, speaker=speaker,

@@ -230,14 +230,18 @@ class Gallery:
         return GalleryStats.from_bytes(got[0]) if got is not None else self.refresh_stats()
 
     def refresh_stats(self, shards: list[Shard] | None = None) -> GalleryStats:
-        """Rebuild the statistics from every voiceprint of this model and store them.
-
-        Called after each enrolment. Two enrolments finishing together both write; each
-        includes its own voiceprint, and the next refresh includes both.
-        """
+        """Rebuild the statistics from every voiceprint of this model (``shards``: as read already)."""
         shards = self.load_all() if shards is None else shards
         keys, models = models_of(shards, self.model.dim)
-        stats = build(keys, models, self.model.id)
+        return self.store_stats(keys, models, voiceprints=len({e["voiceprint_id"] for s in shards for e in s.entries}))
+
+    def store_stats(self, keys: list[str], models: np.ndarray, voiceprints: int) -> GalleryStats:
+        """Build and store the statistics from one model per enrolled speaker.
+
+        Two enrolments refreshing together both write; the later wins and the next
+        refresh includes both.
+        """
+        stats = build(keys, models, self.model.id, voiceprints=voiceprints)
         self.storage.write(contract.GALLERY, self.stats_blob(), stats.to_bytes())
         return stats
 

@@ -2,8 +2,12 @@
 
 One blob per model (``gallery/<model>/<version>/stats.npz``) holds the cohort (the
 gallery mean and up to 500 centred speaker models) and the calibration fitted to
-this gallery's impostor scores. Enrolment rebuilds it after every new voiceprint,
-so every match worker scores with the statistics of the gallery as it is now.
+this gallery's impostor scores. Enrolment rebuilds it after a new voiceprint when
+:func:`refresh_due` says so: always while the gallery is small, and in a large one once
+the statistics trail the gallery by 1 % of its voiceprints or by ``VOICEID_STATS_REFRESH_S``.
+A rebuild costs about 2 s (the impostor sample) whatever the size, and makes every match
+worker re-centre the shards it holds, so a bulk ingestion must not pay it per file; one
+voiceprint more or less does not move the statistics of hundreds of speakers.
 
 Cold start, decided by measurement (``bench/gallery_size.py``, docs/accuracy.md): a
 gallery of fewer than :data:`MIN_GALLERY_SPEAKERS` speakers has too few impostor
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,6 +38,8 @@ from .normalization import COHORT_TOP_N, PROBE_DROP, Cohort, impostor_scores, sc
 
 MIN_GALLERY_SPEAKERS = 5  # below this, the shipped cohort joins the gallery's statistics
 TRUSTED_FROM = 10  # from this many speakers on, the gallery's own statistics hold the operating point
+REFRESH_ALWAYS_BELOW = 100  # speakers: below this every enrolment rebuilds the statistics (cheap there)
+REFRESH_LAG = 0.01  # rebuild at once when the statistics miss this share of the gallery's voiceprints
 COHORT_DIR = Path(__file__).resolve().parent / "cohorts"
 
 
@@ -62,6 +69,8 @@ class GalleryStats:
     model_id: str = ""
     params: Params = Params()
     margin: float = 0.0  # subtracted from every score while the gallery is too small (cold start)
+    voiceprints: int = 0  # enrolled voiceprints the statistics were built from (0: not recorded)
+    built_at: float = 0.0  # when (Unix time)
 
     @property
     def cold_start(self) -> bool:
@@ -82,7 +91,8 @@ class GalleryStats:
         buf = io.BytesIO()
         meta = {"calibration": asdict(self.calibration), "speakers": self.speakers, "model_id": self.model_id,
                 "cohort_keys": list(self.cohort.keys), "params": {"top_n": self.params.top_n, "drop": self.params.drop},
-                "margin": self.margin, "parts": list(self.cohort.parts)}
+                "margin": self.margin, "parts": list(self.cohort.parts), "voiceprints": self.voiceprints,
+                "built_at": self.built_at}
         np.savez(buf, mean=self.cohort.mean, models=self.cohort.models, meta=np.array(json.dumps(meta)))
         return buf.getvalue()
 
@@ -96,7 +106,23 @@ class GalleryStats:
         return cls(cohort=cohort, calibration=Calibration(mean=cal["mean"], std=cal["std"], pairs=cal["pairs"],
                                                           source=cal["source"]),
                    speakers=meta["speakers"], model_id=meta["model_id"], params=Params(**meta.get("params", {})),
-                   margin=meta.get("margin", 0.0))
+                   margin=meta.get("margin", 0.0), voiceprints=meta.get("voiceprints", 0),
+                   built_at=meta.get("built_at", 0.0))
+
+
+def refresh_due(stats: GalleryStats, speakers: int, voiceprints: int, max_age_s: float,
+                now: float | None = None) -> bool:
+    """Should an enrolment that leaves the gallery at this size rebuild the statistics?
+
+    Yes while the gallery is small, when the statistics miss at least :data:`REFRESH_LAG`
+    of the voiceprints, or when they miss any and are older than ``max_age_s``. So they
+    never trail a gallery by more than 1 %, and a burst's last voiceprints join them with
+    the first enrolment after the window.
+    """
+    lag = abs(voiceprints - stats.voiceprints)
+    if speakers < REFRESH_ALWAYS_BELOW or stats.voiceprints == 0 or lag >= REFRESH_LAG * voiceprints:
+        return True
+    return lag > 0 and (time.time() if now is None else now) - stats.built_at >= max_age_s
 
 
 def shipped_cohort(model_id: str) -> tuple[list[str], np.ndarray] | None:
@@ -123,7 +149,7 @@ def cold_start_margin(model_id: str, speakers: int) -> float:
 
 def build(keys: Sequence[str], models: np.ndarray, model_id: str,
           fallback: tuple[list[str], np.ndarray] | None = None, params: Params = Params(),
-          min_speakers: int = MIN_GALLERY_SPEAKERS, margins: bool = True) -> GalleryStats:
+          min_speakers: int = MIN_GALLERY_SPEAKERS, margins: bool = True, voiceprints: int = 0) -> GalleryStats:
     """Statistics of a gallery given one model per enrolled speaker.
 
     ``fallback`` (default: the shipped cohort of ``model_id``) joins in only while the
@@ -142,9 +168,10 @@ def build(keys: Sequence[str], models: np.ndarray, model_id: str,
         return GalleryStats(cohort=Cohort(mean=np.zeros(dim, np.float32), models=np.zeros((0, dim), np.float32),
                                           parts=model_parts(model_id)),
                             calibration=Calibration(), speakers=0, model_id=model_id, params=params,
-                            margin=cold_start_margin(model_id, 0) if margins else 0.0)
+                            margin=cold_start_margin(model_id, 0) if margins else 0.0, built_at=time.time())
     cohort = Cohort.from_models(keys, models, parts=model_parts(model_id))
     calibration = Calibration.fit(impostor_scores(keys, models, cohort, params.top_n, params.drop), source)
     enrolled = sum(1 for k in keys if not k.startswith("cohort:"))
     return GalleryStats(cohort=cohort, calibration=calibration, speakers=enrolled, model_id=model_id, params=params,
-                        margin=cold_start_margin(model_id, enrolled) if margins else 0.0)
+                        margin=cold_start_margin(model_id, enrolled) if margins else 0.0, voiceprints=voiceprints,
+                        built_at=time.time())

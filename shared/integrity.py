@@ -18,17 +18,31 @@ from __future__ import annotations
 import numpy as np
 
 from .calibration import threshold_for
-from .gallery import Shard, models_of
-from .gallerystats import GalleryStats
+from .gallerystats import GalleryStats, Scored
+from .normalization import shortlist
+from .shardcache import PreparedShard
 
 DUPLICATE_FAR = 1e-4
+NEAREST = 20  # speakers per shard scored in full: a duplicate scores far above the rest
 
 
-def check(vector: np.ndarray, key: str, shards: list[Shard], stats: GalleryStats, target_far: float) -> dict:
-    """The ``integrity`` object of an enroll result (computed before the new voiceprint is stored)."""
-    keys, models = models_of(shards, len(vector))
-    names = {e["key"]: e["speaker"] for sh in shards for e in sh.entries}
-    scored = {s.key: s for s in stats.score(vector, keys, models)}
+def _scored(vector: np.ndarray, key: str, shard: PreparedShard, stats: GalleryStats) -> list[Scored]:
+    """Calibrated scores of the shard's nearest speakers and of ``key`` (when it is in this shard)."""
+    rows = set(shortlist(stats.cohort.center(vector), shard.centred, NEAREST))
+    if key in shard.index:
+        rows.add(shard.index[key])
+    rows = sorted(rows)
+    return stats.score(vector, [shard.keys[i] for i in rows], shard.models[rows])
+
+
+def check(vector: np.ndarray, key: str, shards: list[PreparedShard], stats: GalleryStats, target_far: float) -> dict:
+    """The ``integrity`` object of an enroll result (computed before the new voiceprint is stored).
+
+    Like a 1:N search, only each shard's nearest speakers are scored in full, so the
+    check costs milliseconds in a gallery of any size.
+    """
+    scored = {s.key: s for shard in shards for s in _scored(vector, key, shard, stats)}
+    names = {k: n for shard in shards for k, n in shard.names.items() if k in scored}
     own = scored.pop(key, None)
     if own is None:
         status, own_score = "new_speaker", None

@@ -27,27 +27,12 @@ from .names import speaker_key
 from .records import Candidate, MatchJob, ShardPartial
 from .scoring import top_k
 from .settings import Settings
-from .shardcache import PreparedShard, ShardCache
+from .normalization import shortlist
+from .shardcache import PreparedShard, shard_cache
 from .storage import Storage, get_storage
 
 log = logging.getLogger(__name__)
-_caches: dict[float, ShardCache] = {}
-
-
-def shard_cache(settings: Settings) -> ShardCache:
-    """This process's shard cache (one per size bound)."""
-    return _caches.setdefault(settings.shard_cache_mb, ShardCache(settings.shard_cache_mb))
-
-
 SHORTLIST_MIN = 20  # speakers per shard re-scored in full, at least (and 4 x top_k)
-
-
-def shortlist(centred_probe: np.ndarray, centred_models: np.ndarray, size: int) -> list[int]:
-    """Stage 1: the rows of the ``size`` speakers nearest to the probe by centred cosine (one matrix product)."""
-    if len(centred_models) <= size:
-        return list(range(len(centred_models)))
-    near = centred_models @ centred_probe
-    return sorted(np.argpartition(-near, size - 1)[:size].tolist())
 
 
 def full_scores(probe: np.ndarray, prepared: PreparedShard, keys: list[str], models: np.ndarray,

@@ -140,6 +140,14 @@ def score(probe: np.ndarray, keys: Sequence[str], models: np.ndarray, cohort: Co
     return out
 
 
+def shortlist(centred_probe: np.ndarray, centred_models: np.ndarray, size: int) -> list[int]:
+    """Stage 1: the rows of the ``size`` speakers nearest to the probe by centred cosine (one matrix product)."""
+    if len(centred_models) <= size:
+        return list(range(len(centred_models)))
+    near = centred_models @ centred_probe
+    return sorted(np.argpartition(-near, size - 1)[:size].tolist())
+
+
 def impostor_scores(keys: Sequence[str], models: np.ndarray, cohort: Cohort, top_n: int = COHORT_TOP_N,
                     drop: int = PROBE_DROP, max_speakers: int = MAX_PAIR_SPEAKERS) -> np.ndarray:
     """Normalised scores of every ordered pair of different enrolled speakers (known non-matches).

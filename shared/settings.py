@@ -52,6 +52,7 @@ class Settings:
     torch_threads: int = 0
     shard_count: int = 4
     shard_cache_mb: float = 2048.0
+    stats_refresh_s: float = 300.0
     top_k: int = 5
     target_far: float = 0.01
     enroll_mismatch: str = "flag"
@@ -91,6 +92,8 @@ class Settings:
             raise ValueError("VOICEID_SHARD_COUNT must be at least 1")
         if self.shard_cache_mb < 0:
             raise ValueError("VOICEID_SHARD_CACHE_MB must be 0 (no cache) or more")
+        if self.stats_refresh_s < 0:
+            raise ValueError("VOICEID_STATS_REFRESH_S must be 0 (rebuild after every enrolment) or more seconds")
         if self.top_k < 1:
             raise ValueError("VOICEID_TOP_K must be at least 1")
         if self.score_aggregation not in ("mean", "max"):
@@ -124,6 +127,7 @@ ENV_NAMES = {
     "torch_threads": "VOICEID_TORCH_THREADS",
     "shard_count": "VOICEID_SHARD_COUNT",
     "shard_cache_mb": "VOICEID_SHARD_CACHE_MB",
+    "stats_refresh_s": "VOICEID_STATS_REFRESH_S",
     "top_k": "VOICEID_TOP_K",
     "target_far": "VOICEID_TARGET_FAR",
     "enroll_mismatch": "VOICEID_ENROLL_MISMATCH",

@@ -29,6 +29,7 @@ from . import contract
 from .gallery import Gallery, Shard
 from .gallerystats import GalleryStats
 from .normalization import speaker_models
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -136,3 +137,11 @@ class ShardCache:
         with self._lock:
             self._shards.clear()
             self._stats.clear()
+
+
+_caches: dict[float, ShardCache] = {}
+
+
+def shard_cache(settings: Settings) -> ShardCache:
+    """This process's shard cache (one per size bound), shared by match workers and enrolment."""
+    return _caches.setdefault(settings.shard_cache_mb, ShardCache(settings.shard_cache_mb))

@@ -21,7 +21,7 @@ import azure.functions as func
 
 from .. import contract
 from ..storage import Storage
-from .functions import FunctionSpec, encode_message, invoke
+from .functions import FunctionSpec, QueueWatcher, encode_message, invoke
 
 log = logging.getLogger("voiceid.host")
 
@@ -30,7 +30,7 @@ class BlobListener:
     """Delivers new blob versions of one container to one function."""
 
     def __init__(self, spec: FunctionSpec, storage: Storage, *, host_id: str, parallelism: int,
-                 poison_threshold: int, encoding: str, poll_s: float = 1.0):
+                 poison_threshold: int, encoding: str, poll_s: float = 1.0, watcher: QueueWatcher | None = None):
         self.spec = spec
         self.storage = storage
         self.host_id = host_id
@@ -39,6 +39,7 @@ class BlobListener:
         self.poison_threshold = poison_threshold
         self.encoding = encoding
         self.poll_s = poll_s
+        self.watcher = watcher
         self.pool = ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix=spec.name)
         self.slots = threading.BoundedSemaphore(parallelism)
         self.inflight: set[tuple[str, str]] = set()
@@ -87,7 +88,7 @@ class BlobListener:
             started = time.perf_counter()
             log.info("Executing 'Functions.%s' (Reason='New blob detected: %s/%s')", self.spec.name,
                      self.container, name)
-            invoke(self.spec, stream, self.storage, self.encoding)
+            invoke(self.spec, stream, self.storage, self.encoding, self.watcher)
             self._receipt(name, etag)
             log.info("Executed 'Functions.%s' (Succeeded, Duration=%.0fms)", self.spec.name,
                      (time.perf_counter() - started) * 1000)

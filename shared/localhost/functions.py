@@ -7,6 +7,7 @@ import importlib
 import inspect
 import json
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,28 @@ def decode_message(content: str, encoding: str) -> bytes:
     return content.encode("utf-8")
 
 
-def invoke(spec: FunctionSpec, trigger_value: Any, storage: Storage, encoding: str) -> None:
+class QueueWatcher:
+    """Azure's ``SharedQueueWatcher``: a message sent by this host's output binding wakes the
+    host's own listener on that queue at once, instead of after its empty-poll back-off
+    (up to ``maxPollingInterval``). Messages from elsewhere still wait for the next poll."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, threading.Event] = {}
+
+    def event(self, queue: str) -> threading.Event:
+        return self._events.setdefault(queue, threading.Event())
+
+    def notify(self, queue: str) -> None:
+        if queue in self._events:
+            self._events[queue].set()
+
+    def wake_all(self) -> None:
+        for event in self._events.values():
+            event.set()
+
+
+def invoke(spec: FunctionSpec, trigger_value: Any, storage: Storage, encoding: str,
+           watcher: QueueWatcher | None = None) -> None:
     """Call ``main``; only when it succeeds are its output bindings written (Azure's order)."""
     outs = {b["name"]: Out() for b in spec.outputs}
     spec.main(**{spec.trigger["name"]: trigger_value}, **outs)
@@ -94,3 +116,5 @@ def invoke(spec: FunctionSpec, trigger_value: Any, storage: Storage, encoding: s
         for item in value if isinstance(value, list) else [value]:
             text = item if isinstance(item, str) else item.decode("utf-8")
             storage.send(binding["queueName"], encode_message(text, encoding))
+        if watcher is not None:
+            watcher.notify(binding["queueName"])

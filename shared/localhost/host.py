@@ -13,7 +13,7 @@ from ..hostconfig import load_host_config
 from ..settings import Settings
 from ..storage import get_storage
 from .blob_listener import BlobListener
-from .functions import discover
+from .functions import QueueWatcher, discover
 from .queue_listener import QueueListener
 
 log = logging.getLogger("voiceid.host")
@@ -42,14 +42,16 @@ def run_host(app_root: Path, stop: threading.Event | None = None, *, warm: bool 
 
         get_embedder(settings)
     listeners: list[BlobListener | QueueListener] = []
+    watcher = QueueWatcher()
     for spec in discover(app_root):
         kind = spec.trigger["type"]
         if kind == "blobTrigger":
             listeners.append(BlobListener(
                 spec, storage, host_id=host_id, parallelism=config.blobs.max_degree_of_parallelism,
-                poison_threshold=config.blobs.poison_blob_threshold, encoding=config.queues.message_encoding))
+                poison_threshold=config.blobs.poison_blob_threshold, encoding=config.queues.message_encoding,
+                watcher=watcher))
         elif kind == "queueTrigger":
-            listeners.append(QueueListener(spec, storage, config.queues))
+            listeners.append(QueueListener(spec, storage, config.queues, watcher))
         else:
             log.warning("function %s: trigger %s is not served by the local host", spec.name, kind)
         log.info("function %s: %s %s", spec.name, kind, spec.trigger.get("path") or spec.trigger.get("queueName"))
@@ -63,6 +65,7 @@ def run_host(app_root: Path, stop: threading.Event | None = None, *, warm: bool 
         t.start()
     log.info(READY_LINE)
     stop.wait()
+    watcher.wake_all()
     log.info("stopping: no new work is taken; waiting for work in flight")
     for t in threads:
         t.join(timeout=5)
@@ -82,4 +85,9 @@ def _loop(listener: BlobListener | QueueListener, stop: threading.Event) -> None
             log.warning("%s: polling failed (%s: %s); retrying", listener.spec.name, type(exc).__name__,
                         str(exc).splitlines()[0][:200] if str(exc) else "")
             delay = min(max(delay, 1.0) * 2, 30.0)
-        stop.wait(delay)
+        if isinstance(listener, QueueListener):  # a message from this host's own output binding wakes it early
+            if listener.wake.wait(delay):
+                listener.wake.clear()
+                listener.backoff = 0.1
+        else:
+            stop.wait(delay)

@@ -11,7 +11,9 @@ Azure has two different timeouts, and so does this listener:
 A message is retried until its dequeue count reaches ``maxDequeueCount``; then it
 is copied, body intact, to ``<queue>-poison`` and deleted. Up to ``batchSize``
 messages are fetched at once and a new batch is fetched when fewer than
-``newBatchThreshold`` are in flight. Empty polls back off up to ``maxPollingInterval``.
+``newBatchThreshold`` are in flight. Empty polls back off up to ``maxPollingInterval``,
+except that a message sent by this host's own output bindings wakes the listener at once
+(:class:`~shared.localhost.functions.QueueWatcher`, as Azure's host does).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from azure.storage.queue import QueueMessage
 
 from ..hostconfig import QueueOptions
 from ..storage import Storage
-from .functions import FunctionSpec, decode_message, invoke
+from .functions import FunctionSpec, QueueWatcher, decode_message, invoke
 
 log = logging.getLogger("voiceid.host")
 LEASE_S = 60
@@ -35,7 +37,8 @@ LEASE_S = 60
 class QueueListener:
     """Delivers messages of one queue to one function."""
 
-    def __init__(self, spec: FunctionSpec, storage: Storage, options: QueueOptions):
+    def __init__(self, spec: FunctionSpec, storage: Storage, options: QueueOptions,
+                 watcher: QueueWatcher | None = None):
         self.spec = spec
         self.storage = storage
         self.options = options
@@ -47,6 +50,8 @@ class QueueListener:
         self.inflight = 0
         self.lock = threading.Lock()
         self.backoff = 0.1
+        self.watcher = watcher or QueueWatcher()
+        self.wake = self.watcher.event(self.queue_name)
 
     def poll_once(self) -> int:
         """Fetch a batch if there is room; returns how many messages were started."""
@@ -83,7 +88,7 @@ class QueueListener:
                 insertion_time=msg.inserted_on, time_next_visible=msg.next_visible_on, pop_receipt=msg.pop_receipt)
             log.info("Executing 'Functions.%s' (Reason='New queue message detected on %s', Id=%s, "
                      "DequeueCount=%d)", self.spec.name, self.queue_name, msg.id, msg.dequeue_count)
-            invoke(self.spec, qm, self.storage, self.options.message_encoding)
+            invoke(self.spec, qm, self.storage, self.options.message_encoding, self.watcher)
             stop.set()
             renewer.join()
             self.client.delete_message(msg.id, receipt["pop"])

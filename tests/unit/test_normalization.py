@@ -12,10 +12,19 @@ import pytest
 
 from shared.calibration import Calibration, identify_threshold, threshold_for
 from shared.gallery import Shard
-from shared.gallerystats import MIN_GALLERY_SPEAKERS, TRUSTED_FROM, GalleryStats, build, cold_start_margin
+from shared.gallerystats import (
+    MIN_GALLERY_SPEAKERS,
+    REFRESH_ALWAYS_BELOW,
+    TRUSTED_FROM,
+    GalleryStats,
+    build,
+    cold_start_margin,
+    refresh_due,
+)
 from shared.integrity import check
 from shared.embedding import model_parts
 from shared.normalization import Cohort, l2, l2_parts, score
+from shared.shardcache import PreparedShard
 
 DIM = 192
 
@@ -170,14 +179,15 @@ def test_empty_gallery_is_nominal():
     assert stats.calibration.source == "nominal" and stats.speakers == 0
 
 
-def shard_of(keys, models) -> Shard:
-    return Shard(matrix=models, entries=tuple({"key": k, "speaker": k.upper(), "voiceprint_id": k} for k in keys))
+def shard_of(keys, models, stats) -> PreparedShard:
+    shard = Shard(matrix=models, entries=tuple({"key": k, "speaker": k.upper(), "voiceprint_id": k} for k in keys))
+    return PreparedShard.build(shard, stats, None)
 
 
 def test_integrity_flags_a_file_of_someone_else():
     keys, models, clip, _ = gallery(30)
     stats = build(keys, models, "synthetic@0")
-    shards = [shard_of(keys, models)]
+    shards = [shard_of(keys, models, stats)]
     assert check(clip(4), "s4", shards, stats, 0.01)["status"] == "ok"
     wrong = check(clip(7), "s4", shards, stats, 0.01)
     assert wrong["status"] == "mismatch" and wrong["score"] < wrong["threshold"]
@@ -187,10 +197,34 @@ def test_integrity_flags_a_file_of_someone_else():
 def test_integrity_flags_a_new_name_for_an_enrolled_voice():
     keys, models, clip, stranger = gallery(30)
     stats = build(keys, models, "synthetic@0")
-    shards = [shard_of(keys, models)]
+    shards = [shard_of(keys, models, stats)]
     dup = check(clip(9), "newcomer", shards, stats, 0.01)
     assert dup["status"] == "new_speaker" and [d["speaker"] for d in dup["possible_duplicates"]] == ["S9"]
     assert check(stranger(), "newcomer", shards, stats, 0.01)["possible_duplicates"] == []
+
+
+def test_integrity_scores_only_the_nearest_speakers_of_each_shard_and_still_finds_them():
+    keys, models, clip, _ = gallery(300)
+    stats = build(keys, models, "synthetic@0")
+    shards = [shard_of(keys[i::3], models[i::3], stats) for i in range(3)]
+    dup = check(clip(151), "newcomer", shards, stats, 0.01)  # s151 is in the third shard
+    assert [d["speaker"] for d in dup["possible_duplicates"]] == ["S151"]
+    wrong = check(clip(7), "s4", shards, stats, 0.01)  # s4 is far from the probe: scored all the same
+    assert wrong["status"] == "mismatch" and wrong["score"] is not None
+
+
+def test_statistics_are_rebuilt_while_small_or_when_they_trail():
+    keys, models, _, _ = gallery(REFRESH_ALWAYS_BELOW)
+    stats = build(keys, models, "synthetic@0", voiceprints=1000)
+    now = stats.built_at
+    assert refresh_due(stats, REFRESH_ALWAYS_BELOW - 1, 1001, 300, now)  # small gallery: always
+    assert not refresh_due(stats, 500, 1001, 300, now + 10)  # one more voiceprint, fresh statistics: kept
+    assert refresh_due(stats, 500, 1001, 300, now + 300)  # ... until the window has passed
+    assert not refresh_due(stats, 500, 1000, 300, now + 3000)  # nothing new: nothing to do
+    assert refresh_due(stats, 500, 1011, 300, now + 10)  # 1 % of the gallery missing: at once
+    assert not refresh_due(stats, 500, 1010, 300, now + 10)  # 10 of 1,010 is just under 1 %
+    old = GalleryStats.from_bytes(stats.to_bytes())
+    assert (old.voiceprints, old.built_at) == (1000, stats.built_at)
 
 
 def test_identify_threshold_grows_with_the_gallery():
