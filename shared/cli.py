@@ -28,6 +28,7 @@ EPILOG = """examples:
   voiceid identify call.wav                   # who is it? (best matches or "unknown")
   voiceid identify call.wav --claim "Ann Lee" # is it Ann Lee? (accept/reject)
   voiceid speakers                            # who is enrolled
+  voiceid reshard --to 16 --dry-run           # how many voiceprints a new shard count would move
   voiceid results --prefix identify/          # recent results as a table
   voiceid demo                                # the whole story on real speech, then stop
   voiceid eval trials T.txt --root D --out S  # accuracy on your own recordings (EER, FAR at the op point)
