@@ -3,9 +3,9 @@
 One blob per model (``gallery/<model>/<version>/stats.npz``) holds the cohort (the
 gallery mean and up to 500 centred speaker models) and the calibration fitted to
 this gallery's impostor scores. Enrolment rebuilds it after a new voiceprint when
-:func:`refresh_due` says so: always while the gallery is small, and in a large one once
-the statistics trail the gallery by 1 % of its voiceprints or by ``VOICEID_STATS_REFRESH_S``.
-A rebuild costs about 2 s (the impostor sample) whatever the size, and makes every match
+:func:`refresh_due` says so: always in the cold-start range, and otherwise once the
+statistics trail the gallery by 1 % of its voiceprints or by ``VOICEID_STATS_REFRESH_S``.
+A rebuild costs 0.3-2 s (the impostor sample grows to 200 speakers), and makes every match
 worker re-centre the shards it holds, so a bulk ingestion must not pay it per file; one
 voiceprint more or less does not move the statistics of hundreds of speakers.
 
@@ -38,7 +38,7 @@ from .normalization import COHORT_TOP_N, PROBE_DROP, Cohort, impostor_scores, sc
 
 MIN_GALLERY_SPEAKERS = 5  # below this, the shipped cohort joins the gallery's statistics
 TRUSTED_FROM = 10  # from this many speakers on, the gallery's own statistics hold the operating point
-REFRESH_ALWAYS_BELOW = 100  # speakers: below this every enrolment rebuilds the statistics (cheap there)
+REFRESH_ALWAYS_BELOW = TRUSTED_FROM  # speakers: below this every enrolment rebuilds (the cold-start margin moves)
 REFRESH_LAG = 0.01  # rebuild at once when the statistics miss this share of the gallery's voiceprints
 COHORT_DIR = Path(__file__).resolve().parent / "cohorts"
 
@@ -114,10 +114,11 @@ def refresh_due(stats: GalleryStats, speakers: int, voiceprints: int, max_age_s:
                 now: float | None = None) -> bool:
     """Should an enrolment that leaves the gallery at this size rebuild the statistics?
 
-    Yes while the gallery is small, when the statistics miss at least :data:`REFRESH_LAG`
-    of the voiceprints, or when they miss any and are older than ``max_age_s``. So they
-    never trail a gallery by more than 1 %, and a burst's last voiceprints join them with
-    the first enrolment after the window.
+    Yes in the cold-start range (the margin depends on the speaker count), when the
+    statistics miss at least :data:`REFRESH_LAG` of the voiceprints (so every enrolment
+    while the gallery has fewer than 100 voiceprints), or when they miss any and are older
+    than ``max_age_s``. So they never trail a gallery by more than 1 %, and a burst's last
+    voiceprints join them with the first enrolment after the window.
     """
     lag = abs(voiceprints - stats.voiceprints)
     if speakers < REFRESH_ALWAYS_BELOW or stats.voiceprints == 0 or lag >= REFRESH_LAG * voiceprints:

@@ -214,7 +214,7 @@ def test_integrity_scores_only_the_nearest_speakers_of_each_shard_and_still_find
 
 
 def test_statistics_are_rebuilt_while_small_or_when_they_trail():
-    keys, models, _, _ = gallery(REFRESH_ALWAYS_BELOW)
+    keys, models, _, _ = gallery(30)
     stats = build(keys, models, "synthetic@0", voiceprints=1000)
     now = stats.built_at
     assert refresh_due(stats, REFRESH_ALWAYS_BELOW - 1, 1001, 300, now)  # small gallery: always
