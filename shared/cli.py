@@ -234,11 +234,11 @@ def cmd_reshard(args: argparse.Namespace) -> int:
     reports = [reshard(storage, m, to, grace_s=args.grace, dry_run=args.dry_run) for m in models]
     if args.json:
         print(json.dumps([asdict(r) for r in reports], indent=2))
-    for r in reports if not args.json else ():
-        verb = "would move" if r.dry_run else "moved"
-        print(f"{r.model_id}: {r.before} -> {r.after} shards, {r.voiceprints} voiceprints; {verb} "
-              f"{r.misplaced if r.dry_run else r.moved}" + (f"; deleted shards {r.deleted_shards}"
-                                                             if r.deleted_shards else ""))
+    else:
+        for r in reports:
+            moved = f"would move {r.misplaced}" if r.dry_run else f"moved {r.moved}"
+            deleted = f"; deleted shards {r.deleted_shards}" if r.deleted_shards else ""
+            print(f"{r.model_id}: {r.before} -> {r.after} shards, {r.voiceprints} voiceprints; {moved}{deleted}")
     if not args.dry_run and to != settings.shard_count:
         print(f"note: VOICEID_SHARD_COUNT is {settings.shard_count}; set it to {to} so that new galleries "
               "start with the same count", file=sys.stderr)

@@ -24,10 +24,10 @@ from .gallery import Gallery
 from .gallerystats import GalleryStats, Scored
 from .identify import partial_prefix
 from .names import speaker_key
+from .normalization import shortlist
 from .records import Candidate, MatchJob, ShardPartial
 from .scoring import top_k
 from .settings import Settings
-from .normalization import shortlist
 from .shardcache import PreparedShard, shard_cache
 from .storage import Storage, get_storage
 

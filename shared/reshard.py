@@ -74,14 +74,13 @@ def _prune_pass(gallery: Gallery, to: int, report: ReshardReport) -> int:
         if groups:
             moved += _copy(gallery, groups)
             gallery.write_shard(number, [], drop={vp.voiceprint_id for vps in groups.values() for vp in vps})
+            shard = gallery.load(number)
         if number >= to:
-            left = gallery.load(number)
             try:
-                if not left.entries and gallery.storage.delete(contract.GALLERY, gallery.shard_blob(number),
-                                                               if_match=left.etag):
+                if shard.entries:
+                    moved += len(shard.entries)  # arrived since the copy: the next pass moves them
+                elif gallery.storage.delete(contract.GALLERY, gallery.shard_blob(number), if_match=shard.etag):
                     report.deleted_shards.append(number)
-                elif left.entries:
-                    moved += len(left.entries)
             except ConcurrencyConflict:
                 moved += 1  # written to since: the next pass looks again
     return moved
