@@ -147,16 +147,20 @@ class Gallery:
     def layout_blob(self) -> str:
         return f"{self.prefix}layout.json"
 
+    def stored_shards(self) -> int | None:
+        """The shard count stored with the gallery (None: a gallery with no layout yet); read once when found."""
+        if self._stored_shards is None:
+            doc = self.storage.read_json(contract.GALLERY, self.layout_blob())
+            if doc is not None:
+                self._stored_shards = int(doc["shard_count"])
+                self._warn_if_unlike_setting()
+        return self._stored_shards
+
     @property
     def shard_count(self) -> int:
         """The gallery's shard count: as stored, else (a gallery with no layout yet) the setting."""
-        if self._stored_shards is None:
-            doc = self.storage.read_json(contract.GALLERY, self.layout_blob())
-            if doc is None:
-                return self.configured_shards
-            self._stored_shards = int(doc["shard_count"])
-            self._warn_if_unlike_setting()
-        return self._stored_shards
+        stored = self.stored_shards()
+        return self.configured_shards if stored is None else stored
 
     def _warn_if_unlike_setting(self) -> None:
         seen = (self.model.id, self._stored_shards, self.configured_shards)
@@ -189,7 +193,7 @@ class Gallery:
 
     def add_many(self, vps: list[Voiceprint]) -> dict[str, str]:
         """Store voiceprints with one conditional write per shard; returns key -> display name."""
-        if self._stored_shards is None and self.shard_count == self.configured_shards:  # no layout yet
+        if self.stored_shards() is None:  # a new gallery keeps the count it starts with
             self.set_layout(self.configured_shards, if_missing=True)
         names: dict[str, str] = {}
         by_shard: dict[int, list[Voiceprint]] = {}
