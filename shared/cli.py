@@ -15,6 +15,7 @@ from pathlib import Path
 from . import contract
 from .errors import VoiceIdError
 from .evalcli import add_eval_parser
+from .opscli import add_ops_parsers
 from .settings import PROJECT_ROOT
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".webm", ".mp4", ".mov", ".mkv",
@@ -29,6 +30,8 @@ EPILOG = """examples:
   voiceid identify call.wav --claim "Ann Lee" # is it Ann Lee? (accept/reject)
   voiceid speakers                            # who is enrolled
   voiceid reshard --to 16 --dry-run           # how many voiceprints a new shard count would move
+  voiceid delete "Ann Lee" --yes              # erase a speaker: voiceprints, enrolment audio, results
+  voiceid audit --date 2026-11-24             # who enrolled, identified, verified, deleted (and when)
   voiceid results --prefix identify/          # recent results as a table
   voiceid demo                                # the whole story on real speech, then stop
   voiceid eval trials T.txt --root D --out S  # accuracy on your own recordings (EER, FAR at the op point)
@@ -315,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds between the switch and removing old copies, for enrolments in flight (default 10)")
     p.add_argument("--dry-run", action="store_true", help="count what would move; change nothing")
     p.add_argument("--json", action="store_true", help="print the reports as JSON (for schedulers)")
+    add_ops_parsers(add)
     add_eval_parser(sub)
     return parser
 

@@ -12,10 +12,13 @@ GALLERY = "gallery"  # gallery/<model key>/shard-NNNN.npz, packed voiceprints
 MATCH_STATE = "match-state"  # probes and shard partials of requests in flight
 MATCH_QUEUE = "match-jobs"  # one message per (request, shard)
 POISON_SUFFIX = "-poison"
+AUDIT = "audit"  # audit/<yyyy>/<mm>/<dd>/<hh>.jsonl, append-only events (who, what, when)
+TOMBSTONES = "tombstones/"  # gallery/tombstones/<key hash>.json: an erased speaker (no name inside)
+LOCKOUTS = "lockouts/"  # gallery/lockouts/<key hash>.json: failed verifications of a claimed identity
 HOSTS = "azure-webjobs-hosts"  # blob receipts, as the Functions host keeps them
 BLOB_POISON_QUEUE = "webjobs-blobtrigger-poison"  # blobs whose trigger failed poisonBlobThreshold times
 
-CONTAINERS = (ENROLL, IDENTIFY, RESULTS, GALLERY, MATCH_STATE)
+CONTAINERS = (ENROLL, IDENTIFY, RESULTS, GALLERY, MATCH_STATE, AUDIT)
 QUEUES = (MATCH_QUEUE, MATCH_QUEUE + POISON_SUFFIX, BLOB_POISON_QUEUE)
 
 

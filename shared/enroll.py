@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from . import contract, integrity, results
+from . import audit, contract, erasure, faults, integrity, results
 from .errors import PermanentError
 from .gallery import Gallery, Voiceprint, shard_of, voiceprint_id
 from .gallerystats import GalleryStats, refresh_due
@@ -15,7 +15,7 @@ from .names import parse_enroll, speaker_key
 from .pipeline import BlobInput, embed_input
 from .settings import Settings
 from .shardcache import PreparedShard, shard_cache
-from .storage import get_storage
+from .storage import Storage, get_storage
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,14 @@ def refresh_if_due(gallery: Gallery, stats: GalleryStats, shards: list[PreparedS
                  stats.voiceprints, voiceprints)
 
 
+def discard(storage: Storage, inp: BlobInput, when: str) -> dict:
+    """An enrolment of a speaker erased after its upload: no voiceprint, no result, one audit event."""
+    audit.record(storage, "discard", actor="blob-trigger", outcome="erased_speaker", blob=f"{contract.ENROLL}/{inp.blob}",
+                 request_id=inp.request_id, checked=when)
+    log.warning("enrolment %s discarded: its speaker was erased after the upload", inp.request_id)
+    return {"kind": "enroll", "status": "discarded", "request_id": inp.request_id, "checked": when}
+
+
 def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
     """Add a voiceprint for the blob's speaker and write the enroll result.
 
@@ -51,8 +59,11 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
     model_id = None
     try:
         target = parse_enroll(inp.blob)
+        if erasure.erased_in_flight(storage, speaker_key(target.speaker), contract.ENROLL, inp.blob):
+            return discard(storage, inp, "before")
         emb = embed_input(inp, settings, min_speech_s=settings.min_speech_enroll_s)
         model_id = emb.model.id
+        faults.pause("enroll.embedded")
         vp = Voiceprint(
             voiceprint_id=voiceprint_id(contract.ENROLL, inp.blob), key=speaker_key(target.speaker),
             speaker=target.speaker, embedding=emb.vector, blob=f"{contract.ENROLL}/{inp.blob}",
@@ -70,6 +81,9 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
                 details={"integrity": checked, "audio": emb.audio})
         speaker = gallery.add(vp)
         mine = shard_of(vp.key, gallery.shard_count)
+        if erasure.erased_in_flight(storage, vp.key, contract.ENROLL, inp.blob):  # erased while we embedded
+            gallery.write_shard(mine, [], drop={vp.voiceprint_id})
+            return discard(storage, inp, "after")
         shards[mine] = shard_cache(settings).shard(gallery, mine, stats, shards[mine].stats_etag,
                                                    settings.storage_connection)  # the one shard that changed
         refresh_if_due(gallery, stats, shards, settings)

@@ -18,6 +18,7 @@ from .matching import handle_match
 from .names import split_trigger_name
 from .pipeline import BlobInput
 from .poison import handle_blob_poison
+from .retention import sweep
 from .settings import Settings
 from .storage import get_storage
 
@@ -61,6 +62,13 @@ def run_identify(stream: func.InputStream) -> list[str]:
 def run_match(msg: func.QueueMessage) -> None:
     handle_match(msg.get_body(), msg.dequeue_count or 1, app_host_config().queues.max_dequeue_count,
                  Settings.from_env())
+
+
+def run_retention(timer: func.TimerRequest) -> None:
+    if timer.past_due:
+        log.info("retention sweep is past due; running now")
+    settings = Settings.from_env()
+    sweep(get_storage(settings.storage_connection), settings)
 
 
 def run_blob_poison(msg: func.QueueMessage) -> None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import logging
 
-from . import contract, results
+from . import contract, lockout, results
 from .errors import TransientError, VoiceIdError
-from .identify import partial_prefix
+from .identify import partial_prefix, probe_blob
 from .names import speaker_key
 from .calibration import identify_threshold, threshold_for
 from .records import MatchJob, ShardPartial
@@ -111,15 +111,23 @@ def try_finish(storage: Storage, job: MatchJob, settings: Settings) -> bool:
     if current is not None and current != job.etag:
         log.info("identify/%s was re-uploaded; dropping stale request %s", job.blob, job.request_id)
     else:
-        write_once(storage, job, assemble(job, partials, settings))
-    cleanup(storage, job.request_id)
+        doc = assemble(job, partials, settings)
+        if doc["kind"] == "verify" and not already_done(storage, job):  # counted once per request (lockout)
+            lockout.note_outcome(storage, speaker_key(job.claimed or ""), job.claimed or "", job.request_id,
+                                 doc["decision"] == "accept", settings)
+        write_once(storage, job, doc)
+    cleanup(storage, job.request_id, keep_probe=settings.probe_embedding_retention_s > 0)
     return True
 
 
-def cleanup(storage: Storage, request_id: str) -> None:
-    """Delete a finished request's probe embedding and partials (biometric data is not kept)."""
+def cleanup(storage: Storage, request_id: str, keep_probe: bool = False) -> None:
+    """Delete a finished request's partials and probe embedding (biometric data is not kept).
+
+    ``keep_probe``: ``VOICEID_PROBE_EMBEDDING_RETENTION_S`` asks to keep it; the retention sweep deletes it later.
+    """
     for item in list(storage.list(contract.MATCH_STATE, prefix=f"{request_id}/")):
-        storage.delete(contract.MATCH_STATE, item.name)
+        if not (keep_probe and item.name == probe_blob(request_id)):
+            storage.delete(contract.MATCH_STATE, item.name)
 
 
 def write_error(storage: Storage, job: MatchJob, err: VoiceIdError) -> None:

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import io
 import time
+from datetime import datetime, timezone
 
 import numpy as np
 
-from . import contract, results
+from . import contract, faults, lockout, results
 from .errors import PermanentError
 from .gallery import Gallery, shard_of
 from .names import IdentifyTarget, parse_identify, speaker_key
 from .pipeline import BlobInput, embed_input
 from .records import MatchJob
 from .settings import Settings
-from .storage import get_storage
+from .storage import Storage, get_storage
 
 
 def probe_blob(request_id: str) -> str:
@@ -31,6 +32,16 @@ def partial_prefix(request_id: str) -> str:
     return f"{request_id}/partial-"
 
 
+def refuse_if_locked(storage: Storage, claimed: str, settings: Settings) -> None:
+    """A claim locked by repeated failures is refused before any scoring (:mod:`shared.lockout`)."""
+    until = lockout.locked_until(storage, speaker_key(claimed), settings)
+    if until is not None:
+        when = datetime.fromtimestamp(until, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        raise PermanentError(f"verifications of {claimed!r} are locked until {when} after repeated failures",
+                             code="verify.locked",
+                             hint="Try again after the lock ends; an operator can see the lockout in the audit log.")
+
+
 def handle_identify(inp: BlobInput, settings: Settings) -> list[str]:
     """Embed the probe and return the match-job messages; bad input ends as a ``rejected`` result."""
     start = time.time()
@@ -38,6 +49,8 @@ def handle_identify(inp: BlobInput, settings: Settings) -> list[str]:
     target: IdentifyTarget | None = None
     try:
         target = parse_identify(inp.blob)
+        if target.claimed is not None:
+            refuse_if_locked(storage, target.claimed, settings)
         emb = embed_input(inp, settings, min_speech_s=settings.min_speech_identify_s)
     except PermanentError as err:
         kind = target.kind if target else ("verify" if "/" in inp.blob else "identify")
@@ -45,6 +58,7 @@ def handle_identify(inp: BlobInput, settings: Settings) -> list[str]:
                               timings_ms={"total": results.ms_since(start)}, request_id=inp.request_id)
         results.write(storage, contract.IDENTIFY, inp.blob, doc)
         return []
+    faults.pause("identify.embedded")
     buf = io.BytesIO()
     np.save(buf, emb.vector, allow_pickle=False)
     storage.write(contract.MATCH_STATE, probe_blob(inp.request_id), buf.getvalue())

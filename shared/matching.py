@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from . import contract, fanin
+from . import contract, faults, fanin
 from .embedding import ModelInfo
 from .errors import PermanentError, TransientError, VoiceIdError
 from .gallery import Gallery
@@ -112,6 +112,7 @@ def _process(storage: Storage, job: MatchJob, settings: Settings) -> None:
     stats, stats_etag = cache.stats(gallery, settings.storage_connection)
     prepared = cache.shard(gallery, job.shard, stats, stats_etag, settings.storage_connection)
     partial = score_shard(job, probe, prepared, stats, settings)
+    faults.pause("match.scored")
     storage.write(contract.MATCH_STATE, f"{partial_prefix(job.request_id)}{job.shard:04d}.json",
                   partial.to_json().encode("utf-8"), content_type="application/json")
     fanin.try_finish(storage, job, settings)

@@ -12,7 +12,7 @@ import logging
 import time
 from datetime import datetime, timezone
 
-from . import contract
+from . import audit, contract
 from .errors import VoiceIdError
 from .storage import Storage
 
@@ -58,10 +58,13 @@ def failure(kind: str, container: str, blob: str, etag: str, err: VoiceIdError, 
 
 
 def write(storage: Storage, container: str, blob: str, doc: dict, **conditions) -> None:
-    """Store ``doc`` as the result of ``<container>/<blob>`` (replacing an older one) and log it.
+    """Audit ``doc``, then store it as the result of ``<container>/<blob>`` (replacing an older one) and log it.
 
     ``conditions`` (``if_match``/``if_none_match``) make the write conditional, see ``Storage.write``.
+    The audit event comes first so that a crash in between repeats it rather than loses it.
     """
+    action, fields = audit.from_result(doc)
+    audit.record(storage, action, **fields)
     storage.write_json(contract.RESULTS, contract.result_blob_name(container, blob), doc,
                        **conditions)
     error = doc.get("error") or {}

@@ -65,6 +65,12 @@ class Settings:
     max_audio_seconds: float = 600.0
     max_audio_bytes: int = 200 * 1024 * 1024
     ffmpeg_timeout_s: float = 120.0
+    lockout_failures: int = 5
+    lockout_window_s: float = 900.0
+    lockout_s: float = 1800.0
+    probe_audio_retention_s: float = 30 * 86400.0
+    probe_embedding_retention_s: float = 0.0
+    result_retention_s: float = 30 * 86400.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -108,6 +114,11 @@ class Settings:
             raise ValueError("VOICEID_ENROLL_MISMATCH must be 'flag' or 'reject'")
         if self.embed_audio not in ("full", "speech"):
             raise ValueError("VOICEID_EMBED_AUDIO must be 'full' or 'speech'")
+        if self.lockout_failures < 0 or self.lockout_window_s <= 0 or self.lockout_s <= 0:
+            raise ValueError("VOICEID_LOCKOUT_FAILURES must be 0 (off) or more; VOICEID_LOCKOUT_WINDOW_S and "
+                             "VOICEID_LOCKOUT_S must be positive seconds")
+        if min(self.probe_audio_retention_s, self.probe_embedding_retention_s, self.result_retention_s) < 0:
+            raise ValueError("retention settings (VOICEID_*_RETENTION_S) are seconds, 0 or more")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError("VOICEID_DEVICE must be auto, cpu, cuda or cuda:N")
 
@@ -140,5 +151,11 @@ ENV_NAMES = {
     "max_audio_seconds": "VOICEID_MAX_AUDIO_SECONDS",
     "max_audio_bytes": "VOICEID_MAX_AUDIO_BYTES",
     "ffmpeg_timeout_s": "VOICEID_FFMPEG_TIMEOUT_S",
+    "lockout_failures": "VOICEID_LOCKOUT_FAILURES",
+    "lockout_window_s": "VOICEID_LOCKOUT_WINDOW_S",
+    "lockout_s": "VOICEID_LOCKOUT_S",
+    "probe_audio_retention_s": "VOICEID_PROBE_AUDIO_RETENTION_S",
+    "probe_embedding_retention_s": "VOICEID_PROBE_EMBEDDING_RETENTION_S",
+    "result_retention_s": "VOICEID_RESULT_RETENTION_S",
 }
 _DEFAULTS = Settings()

@@ -12,7 +12,9 @@ from __future__ import annotations
 import functools
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -22,8 +24,8 @@ from azure.core.exceptions import (
     ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.storage.blob import BlobServiceClient, ContentSettings
-from azure.storage.queue import QueueServiceClient
+from azure.storage.blob import BlobServiceClient, BlobType, ContentSettings
+from azure.storage.queue import QueueMessage, QueueServiceClient
 
 from . import contract
 from .errors import TransientError
@@ -40,6 +42,7 @@ class BlobItem:
     name: str
     etag: str
     size: int
+    modified: datetime | None = None
 
 
 def quoted_etag(etag: str) -> str:
@@ -113,6 +116,38 @@ class Storage:
             return None
 
     @storage_call
+    def last_modified(self, container: str, name: str) -> datetime | None:
+        """When the blob was last written, by the service's clock; None when it does not exist."""
+        try:
+            return self.blobs.get_blob_client(container, name).get_blob_properties().last_modified
+        except ResourceNotFoundError:
+            return None
+
+    @storage_call
+    def append(self, container: str, name: str, data: bytes) -> None:
+        """Append ``data`` to an append blob, creating it first if needed (append-only logs).
+
+        Each append is atomic, so concurrent writers never interleave inside a record.
+        """
+        client = self.blobs.get_blob_client(container, name)
+        try:
+            client.append_block(data)
+        except ResourceNotFoundError:
+            try:
+                client.create_append_blob(match_condition=MatchConditions.IfMissing,
+                                          content_settings=ContentSettings(content_type="application/x-ndjson"))
+            except (ResourceExistsError, ResourceModifiedError):
+                pass  # another writer created it first
+            except HttpResponseError as exc:
+                if exc.status_code != 412:
+                    raise
+            client.append_block(data)
+
+    @storage_call
+    def is_append_blob(self, container: str, name: str) -> bool:
+        return self.blobs.get_blob_client(container, name).get_blob_properties().blob_type == BlobType.APPENDBLOB
+
+    @storage_call
     def write(self, container: str, name: str, data: bytes, *, content_type: str = "application/octet-stream",
               if_match: str | None = None, if_none_match: bool = False) -> str:
         """Write a blob and return its new ETag.
@@ -159,13 +194,37 @@ class Storage:
     @storage_call
     def list(self, container: str, prefix: str | None = None) -> list[BlobItem]:
         """Blobs of ``container`` under ``prefix``, in name order (read fully, so errors surface here)."""
-        return [BlobItem(name=p.name, etag=quoted_etag(p.etag), size=p.size)
+        return [BlobItem(name=p.name, etag=quoted_etag(p.etag), size=p.size, modified=p.last_modified)
                 for p in self.blobs.get_container_client(container).list_blobs(name_starts_with=prefix)]
 
     @storage_call
     def send(self, queue: str, text: str) -> None:
         """Put one message (already encoded as the queue's consumers expect) on ``queue``."""
         self.queues.get_queue_client(queue).send_message(text)
+
+    @storage_call
+    def drain(self, queue: str, take: Callable[[QueueMessage], bool], hold_s: int = 30) -> int:
+        """Visit every visible message of ``queue`` once; delete those ``take`` returns True for.
+
+        Messages are leased for ``hold_s`` while visited and the others are made visible
+        again at once, so a consumer may see them a little later but never loses them.
+        Returns how many were taken.
+        """
+        client = self.queues.get_queue_client(queue)
+        taken, keep = 0, []
+        while True:
+            batch = list(client.receive_messages(max_messages=32, visibility_timeout=hold_s))
+            if not batch:
+                break
+            for msg in batch:
+                if take(msg):
+                    client.delete_message(msg.id, msg.pop_receipt)
+                    taken += 1
+                else:
+                    keep.append(msg)
+        for msg in keep:
+            client.update_message(msg.id, msg.pop_receipt, visibility_timeout=0)
+        return taken
 
 
 _lock = threading.Lock()

@@ -15,6 +15,7 @@ from ..storage import get_storage
 from .blob_listener import BlobListener
 from .functions import QueueWatcher, discover
 from .queue_listener import QueueListener
+from .timer_listener import TimerListener
 
 log = logging.getLogger("voiceid.host")
 READY_LINE = "voiceid host ready"
@@ -41,7 +42,7 @@ def run_host(app_root: Path, stop: threading.Event | None = None, *, warm: bool 
         from ..embedding import get_embedder
 
         get_embedder(settings)
-    listeners: list[BlobListener | QueueListener] = []
+    listeners: list[BlobListener | QueueListener | TimerListener] = []
     watcher = QueueWatcher()
     for spec in discover(app_root):
         kind = spec.trigger["type"]
@@ -52,9 +53,12 @@ def run_host(app_root: Path, stop: threading.Event | None = None, *, warm: bool 
                 watcher=watcher))
         elif kind == "queueTrigger":
             listeners.append(QueueListener(spec, storage, config.queues, watcher))
+        elif kind == "timerTrigger":
+            listeners.append(TimerListener(spec, storage, config.queues.message_encoding))
         else:
             log.warning("function %s: trigger %s is not served by the local host", spec.name, kind)
-        log.info("function %s: %s %s", spec.name, kind, spec.trigger.get("path") or spec.trigger.get("queueName"))
+        log.info("function %s: %s %s", spec.name, kind,
+                 spec.trigger.get("path") or spec.trigger.get("queueName") or spec.trigger.get("schedule"))
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -74,7 +78,7 @@ def run_host(app_root: Path, stop: threading.Event | None = None, *, warm: bool 
     log.info("host stopped")
 
 
-def _loop(listener: BlobListener | QueueListener, stop: threading.Event) -> None:
+def _loop(listener: BlobListener | QueueListener | TimerListener, stop: threading.Event) -> None:
     """Poll until stopped; storage outages are logged and waited out, never fatal."""
     delay = 1.0
     while not stop.is_set():
