@@ -69,9 +69,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     _setup_logging(True)
     azurite = Azurite(PROJECT_ROOT / ".azurite").start()
     try:
-        run_host(PROJECT_ROOT)
+        clean = run_host(PROJECT_ROOT)
     finally:
         azurite.stop()
+    if not clean:
+        _exit_now(0)
     return 0
 
 
@@ -79,8 +81,18 @@ def cmd_host(args: argparse.Namespace) -> int:
     from .localhost.host import run_host
 
     _setup_logging(True)
-    run_host(Path(args.app_root).resolve())
+    if not run_host(Path(args.app_root).resolve()):
+        _exit_now(0)  # functions cut off by the drain bound still hold threads; their work was handed back
     return 0
+
+
+def _exit_now(code: int) -> None:
+    """Exit without waiting for worker threads (Python joins them at exit)."""
+    import os
+
+    logging.shutdown()
+    sys.stdout.flush()
+    os._exit(code)
 
 
 def collect_enroll_files(path: Path, name: str | None) -> list[tuple[str, Path]]:

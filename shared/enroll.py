@@ -84,6 +84,7 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
         if erasure.erased_in_flight(storage, vp.key, contract.ENROLL, inp.blob):  # erased while we embedded
             gallery.write_shard(mine, [], drop={vp.voiceprint_id})
             return discard(storage, inp, "after")
+        faults.pause("enroll.stored")
         shards[mine] = shard_cache(settings).shard(gallery, mine, stats, shards[mine].stats_etag,
                                                    settings.storage_connection)  # the one shard that changed
         refresh_if_due(gallery, stats, shards, settings)

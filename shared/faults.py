@@ -5,7 +5,8 @@ seconds when it reaches each named point, so a test can kill the host, stop it, 
 speaker while the work is provably in flight. Unset (always, in production) it costs one
 dictionary lookup. It is read on every call, so a test process can set it for itself.
 
-Points: ``enroll.embedded`` (embedding done, voiceprint not stored), ``match.scored``
+Points: ``enroll.embedded`` (embedding done, voiceprint not stored), ``enroll.stored``
+(voiceprint stored, result not written), ``match.scored``
 (partial computed, not written), ``identify.embedded`` (probe embedded, jobs not sent).
 """
 

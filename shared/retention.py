@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from . import contract
@@ -48,6 +49,15 @@ def _has_result(storage: Storage, item: BlobItem) -> bool:
     return doc is not None and doc.get("etag") == item.etag
 
 
+def due_probes(items: list[BlobItem], now: float, retention_s: float,
+               has_result: Callable[[BlobItem], bool]) -> list[BlobItem]:
+    """Probe uploads past retention: with their result, or a day past it without one (0: keep all)."""
+    if not retention_s:
+        return []
+    return [i for i in items if _age(i, now) > retention_s
+            and (_age(i, now) > retention_s + UNFINISHED_GRACE_S or has_result(i))]
+
+
 def _delete_unchanged(storage: Storage, item: BlobItem) -> bool:
     """Delete the version listed; a re-upload since then is new work and stays."""
     try:
@@ -59,10 +69,8 @@ def _delete_unchanged(storage: Storage, item: BlobItem) -> bool:
 def sweep(storage: Storage, settings: Settings, now: float | None = None) -> SweepReport:
     """Delete what is past its retention; returns counts (idempotent, safe to run concurrently)."""
     now = time.time() if now is None else now
-    keep_audio = settings.probe_audio_retention_s
     probes = storage.list(contract.IDENTIFY)
-    old = [i for i in probes if keep_audio and _age(i, now) > keep_audio
-           and (_age(i, now) > keep_audio + UNFINISHED_GRACE_S or _has_result(storage, i))]
+    old = due_probes(probes, now, settings.probe_audio_retention_s, lambda i: _has_result(storage, i))
     audio = sum(_delete_unchanged(storage, i) for i in old)
     keep_results = settings.result_retention_s
     results = sum(storage.delete(contract.RESULTS, i.name) for i in storage.list(contract.RESULTS, "identify/")

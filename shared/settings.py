@@ -71,6 +71,8 @@ class Settings:
     probe_audio_retention_s: float = 30 * 86400.0
     probe_embedding_retention_s: float = 0.0
     result_retention_s: float = 30 * 86400.0
+    host_lease_s: float = 60.0
+    host_drain_s: float = 30.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -119,6 +121,8 @@ class Settings:
                              "VOICEID_LOCKOUT_S must be positive seconds")
         if min(self.probe_audio_retention_s, self.probe_embedding_retention_s, self.result_retention_s) < 0:
             raise ValueError("retention settings (VOICEID_*_RETENTION_S) are seconds, 0 or more")
+        if self.host_lease_s < 2 or self.host_drain_s < 0:
+            raise ValueError("VOICEID_HOST_LEASE_S must be at least 2 seconds; VOICEID_HOST_DRAIN_S 0 or more")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError("VOICEID_DEVICE must be auto, cpu, cuda or cuda:N")
 
@@ -157,5 +161,7 @@ ENV_NAMES = {
     "probe_audio_retention_s": "VOICEID_PROBE_AUDIO_RETENTION_S",
     "probe_embedding_retention_s": "VOICEID_PROBE_EMBEDDING_RETENTION_S",
     "result_retention_s": "VOICEID_RESULT_RETENTION_S",
+    "host_lease_s": "VOICEID_HOST_LEASE_S",
+    "host_drain_s": "VOICEID_HOST_DRAIN_S",
 }
 _DEFAULTS = Settings()

@@ -25,10 +25,15 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
 )
 from azure.storage.blob import BlobServiceClient, BlobType, ContentSettings
+from azure.storage.blob import ExponentialRetry as BlobRetry
+from azure.storage.queue import ExponentialRetry as QueueRetry
 from azure.storage.queue import QueueMessage, QueueServiceClient
 
 from . import contract
 from .errors import TransientError
+
+
+RETRIES = 3  # backoffs of about 1, 3 and 5 s (plus jitter) before a call fails
 
 
 class ConcurrencyConflict(Exception):
@@ -81,8 +86,13 @@ class Storage:
     """Blob and queue operations the product needs, and nothing else."""
 
     def __init__(self, connection_string: str):
-        self.blobs = BlobServiceClient.from_connection_string(connection_string)
-        self.queues = QueueServiceClient.from_connection_string(connection_string)
+        # The SDK's default retry waits 15 + 18 + 24 s before giving up: a poll or a function would hang
+        # a minute through an outage. A few quick tries, then TransientError, and the host's own
+        # back-off and message retries take over (and say so in the log).
+        self.blobs = BlobServiceClient.from_connection_string(
+            connection_string, retry_policy=BlobRetry(initial_backoff=1, increment_base=2, retry_total=RETRIES))
+        self.queues = QueueServiceClient.from_connection_string(
+            connection_string, retry_policy=QueueRetry(initial_backoff=1, increment_base=2, retry_total=RETRIES))
 
     @storage_call
     def ensure(self) -> None:

@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 
 from ..hostconfig import load_host_config
@@ -30,8 +31,13 @@ def load_local_settings(app_root: Path) -> None:
 
 
 def run_host(app_root: Path, stop: threading.Event | None = None, *, warm: bool = True,
-             host_id: str = "voiceid-local") -> None:
-    """Run until ``stop`` is set (or SIGINT/SIGTERM): in-flight work finishes first."""
+             host_id: str = "voiceid-local") -> bool:
+    """Run until ``stop`` is set (or SIGINT/SIGTERM).
+
+    Then no new work is taken, and work in flight gets ``VOICEID_HOST_DRAIN_S`` to finish;
+    queue messages still running after that are released (visible again at once) and blobs
+    without a receipt are delivered again on the next start. Returns True when everything finished.
+    """
     load_local_settings(app_root)
     settings = Settings.from_env()
     config = load_host_config(app_root / "host.json")
@@ -52,7 +58,7 @@ def run_host(app_root: Path, stop: threading.Event | None = None, *, warm: bool 
                 poison_threshold=config.blobs.poison_blob_threshold, encoding=config.queues.message_encoding,
                 watcher=watcher))
         elif kind == "queueTrigger":
-            listeners.append(QueueListener(spec, storage, config.queues, watcher))
+            listeners.append(QueueListener(spec, storage, config.queues, watcher, lease_s=settings.host_lease_s))
         elif kind == "timerTrigger":
             listeners.append(TimerListener(spec, storage, config.queues.message_encoding))
         else:
@@ -70,12 +76,13 @@ def run_host(app_root: Path, stop: threading.Event | None = None, *, warm: bool 
     log.info(READY_LINE)
     stop.wait()
     watcher.wake_all()
-    log.info("stopping: no new work is taken; waiting for work in flight")
+    log.info("stopping: no new work is taken; work in flight has %.0f s to finish", settings.host_drain_s)
     for t in threads:
         t.join(timeout=5)
-    for lst in listeners:
-        lst.shutdown(wait=True)
-    log.info("host stopped")
+    deadline = time.time() + settings.host_drain_s
+    cut = sum(lst.drain(deadline) for lst in listeners)
+    log.info("host stopped" + (f"; {cut} function(s) cut off, their work is delivered again" if cut else ""))
+    return cut == 0
 
 
 def _loop(listener: BlobListener | QueueListener | TimerListener, stop: threading.Event) -> None:

@@ -38,8 +38,10 @@ class QueueListener:
     """Delivers messages of one queue to one function."""
 
     def __init__(self, spec: FunctionSpec, storage: Storage, options: QueueOptions,
-                 watcher: QueueWatcher | None = None):
+                 watcher: QueueWatcher | None = None, lease_s: float = LEASE_S):
         self.spec = spec
+        self.lease_s = int(lease_s)
+        self.running: dict[str, dict] = {}  # message id -> its current pop receipt, while its function runs
         self.storage = storage
         self.options = options
         self.queue_name = spec.trigger["queueName"]
@@ -60,13 +62,14 @@ class QueueListener:
             if self.inflight > self.options.new_batch_threshold or room <= 0:
                 return 0
         count = min(self.options.batch_size, room, 32)
-        messages = list(self.client.receive_messages(max_messages=count, visibility_timeout=LEASE_S))
+        messages = list(self.client.receive_messages(max_messages=count, visibility_timeout=self.lease_s))
         for msg in messages[:count]:
             if msg.dequeue_count > self.options.max_dequeue_count:
                 self._to_poison(msg, msg.pop_receipt)  # e.g. a host died during its last try
                 continue
             with self.lock:
                 self.inflight += 1
+                self.running[msg.id] = {"pop": msg.pop_receipt}
             self.pool.submit(self._deliver, msg)
         return len(messages)
 
@@ -76,7 +79,8 @@ class QueueListener:
         return self.backoff
 
     def _deliver(self, msg: QueueMessage) -> None:
-        receipt = {"pop": msg.pop_receipt}
+        with self.lock:
+            receipt = self.running[msg.id]
         stop = threading.Event()
         renewer = threading.Thread(target=self._renew, args=(msg, receipt, stop), daemon=True)
         renewer.start()
@@ -101,11 +105,12 @@ class QueueListener:
         finally:
             with self.lock:
                 self.inflight -= 1
+                self.running.pop(msg.id, None)
 
     def _renew(self, msg: QueueMessage, receipt: dict, stop: threading.Event) -> None:
-        while not stop.wait(LEASE_S / 2):
+        while not stop.wait(self.lease_s / 2):
             try:
-                reply = self.client.update_message(msg.id, receipt["pop"], visibility_timeout=LEASE_S)
+                reply = self.client.update_message(msg.id, receipt["pop"], visibility_timeout=self.lease_s)
                 receipt["pop"] = reply.pop_receipt
             except Exception as exc:  # lost the lease: the message may be delivered again
                 log.warning("could not renew the lease of message %s: %s", msg.id, exc)
@@ -126,5 +131,26 @@ class QueueListener:
         self.client.delete_message(msg.id, pop)
         log.error("message %s moved to %s-poison after %d deliveries", msg.id, self.queue_name, msg.dequeue_count)
 
-    def shutdown(self, wait: bool) -> None:
-        self.pool.shutdown(wait=wait, cancel_futures=True)
+    def drain(self, deadline: float) -> int:
+        """Wait for running functions until ``deadline``; release the messages of those still running.
+
+        A released message is visible again at once, so another instance (or this host after a
+        restart) runs it; the functions are idempotent, so one cut off half-way does no harm.
+        Returns how many were released.
+        """
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        while time.time() < deadline:
+            with self.lock:
+                if not self.running:
+                    return 0
+            time.sleep(0.1)
+        with self.lock:
+            running = dict(self.running)
+        for msg_id, receipt in running.items():
+            try:
+                self.client.update_message(msg_id, receipt["pop"], visibility_timeout=0)
+                log.warning("released message %s of %s: its function did not finish before shutdown", msg_id,
+                            self.queue_name)
+            except Exception as exc:  # the lease will expire instead
+                log.error("could not release message %s: %s", msg_id, exc)
+        return len(running)

@@ -94,6 +94,9 @@ class TimerListener:
         finally:
             self.running.release()
 
-    def shutdown(self, wait: bool) -> None:
-        if wait and self.thread is not None:
-            self.thread.join()
+    def drain(self, deadline: float) -> int:
+        """Wait for a running sweep until ``deadline``; 1 when it was cut off (the next tick redoes it)."""
+        if self.thread is not None:
+            self.thread.join(timeout=max(0.0, deadline - time.time()))
+            return int(self.thread.is_alive())
+        return 0
