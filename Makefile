@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 AUDIO  ?=
 UNKNOWN ?=
 
-.PHONY: help install demo test lint unit e2e up clean
+.PHONY: help install demo test test-long lint unit e2e up clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ demo: install  ## start Azurite + host, enrol and identify real speech, print re
 test: install  ## ruff + the whole pytest suite (unit and end-to-end); what CI runs
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+test-long: install  ## the full-size load and flood tests (500+200 uploads, 1,000 bad ones; about 15 min)
+	VOICEID_TEST_LONG=1 $(BIN)/python -m pytest tests/e2e/test_load.py -s
 
 unit: install  ## only the fast unit tests
 	$(BIN)/python -m pytest tests/unit

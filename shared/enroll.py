@@ -87,11 +87,13 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
         faults.pause("enroll.stored")
         shards[mine] = shard_cache(settings).shard(gallery, mine, stats, shards[mine].stats_etag,
                                                    settings.storage_connection)  # the one shard that changed
+        twin = shards[mine].shard.same_audio(vp)  # this audio was already enrolled under another file name
         refresh_if_due(gallery, stats, shards, settings)
         timings = {**emb.timings_ms, "total": results.ms_since(start)}
         doc = results.base("enroll", contract.ENROLL, inp.blob, inp.etag, model_id=model_id, timings_ms=timings,
                            request_id=inp.request_id, audio=emb.audio, speaker=speaker,
-                           voiceprint_id=vp.voiceprint_id, integrity=checked)
+                           voiceprint_id=twin["voiceprint_id"] if twin else vp.voiceprint_id,
+                           duplicate_of=twin["blob"] if twin else None, integrity=checked)
     except PermanentError as err:
         doc = results.failure("enroll", contract.ENROLL, inp.blob, inp.etag, err, status="rejected",
                               model_id=model_id, timings_ms={"total": results.ms_since(start)},

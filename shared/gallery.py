@@ -115,10 +115,21 @@ class Shard:
     def voiceprints(self) -> list[Voiceprint]:
         return [Voiceprint.from_entry(e, self.matrix[i]) for i, e in enumerate(self.entries)]
 
-    def with_voiceprint(self, vp: Voiceprint) -> tuple[Shard, str]:
-        """A new shard with ``vp`` added (or replacing the row of the same id), and the display name kept."""
-        keep = [i for i, e in enumerate(self.entries) if e["voiceprint_id"] != vp.voiceprint_id]
+    def same_audio(self, vp: Voiceprint) -> dict | None:
+        """The entry of another voiceprint of the same speaker made from the very same audio (same sha256)."""
+        return next((e for e in self.entries if vp.sha256 and e["key"] == vp.key and e.get("sha256") == vp.sha256
+                     and e["voiceprint_id"] != vp.voiceprint_id), None)
+
+    def with_voiceprint(self, vp: Voiceprint, dedupe: bool = False) -> tuple[Shard, str]:
+        """A new shard with ``vp`` added (or replacing the row of the same id), and the display name kept.
+
+        ``dedupe``: when the speaker already has a voiceprint of the same audio (uploaded under
+        another name), the shard is returned unchanged, so one recording never counts twice.
+        """
         first = next((e["speaker"] for e in self.entries if e["key"] == vp.key), vp.speaker)
+        if dedupe and self.same_audio(vp) is not None:
+            return self, first
+        keep = [i for i, e in enumerate(self.entries) if e["voiceprint_id"] != vp.voiceprint_id]
         entry = {**vp.index_entry(), "speaker": first}
         matrix = np.vstack([self.matrix[keep], vp.embedding[None, :].astype(np.float32)])
         return Shard(matrix=matrix, entries=tuple(self.entries[i] for i in keep) + (entry,), etag=self.etag), first
@@ -188,10 +199,11 @@ class Gallery:
         return Shard.empty(self.model.dim) if got is None else Shard.from_bytes(*got)
 
     def add(self, vp: Voiceprint) -> str:
-        """Store ``vp`` in its speaker's shard; returns the speaker's display name (as first enrolled)."""
-        return self.add_many([vp])[vp.key]
+        """Store ``vp`` in its speaker's shard, unless the speaker has a voiceprint of the same audio;
+        returns the speaker's display name (as first enrolled)."""
+        return self.add_many([vp], dedupe=True)[vp.key]
 
-    def add_many(self, vps: list[Voiceprint]) -> dict[str, str]:
+    def add_many(self, vps: list[Voiceprint], dedupe: bool = False) -> dict[str, str]:
         """Store voiceprints with one conditional write per shard; returns key -> display name."""
         if self.stored_shards() is None:  # a new gallery keeps the count it starts with
             self.set_layout(self.configured_shards, if_missing=True)
@@ -200,10 +212,11 @@ class Gallery:
         for vp in vps:
             by_shard.setdefault(shard_of(vp.key, self.shard_count), []).append(vp)
         for shard_no, group in by_shard.items():
-            names.update(self.write_shard(shard_no, group))
+            names.update(self.write_shard(shard_no, group, dedupe=dedupe))
         return names
 
-    def write_shard(self, shard_no: int, group: list[Voiceprint], drop: set[str] | None = None) -> dict[str, str]:
+    def write_shard(self, shard_no: int, group: list[Voiceprint], drop: set[str] | None = None,
+                    dedupe: bool = False) -> dict[str, str]:
         """Add ``group`` to shard ``shard_no`` (and remove the ids in ``drop``) with one conditional write.
 
         Re-read and retried when another writer changed the shard in between.
@@ -212,7 +225,7 @@ class Gallery:
             current = self.load(shard_no)
             updated, names = current.without(drop) if drop else current, {}
             for vp in group:
-                updated, names[vp.key] = updated.with_voiceprint(vp)
+                updated, names[vp.key] = updated.with_voiceprint(vp, dedupe)
             try:
                 self.storage.write(contract.GALLERY, self.shard_blob(shard_no), updated.to_bytes(),
                                    if_match=current.etag, if_none_match=current.etag is None)

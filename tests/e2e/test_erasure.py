@@ -193,3 +193,16 @@ def test_the_sweep_finds_a_speaker_who_was_not_erased(enrolled, client):
     assert any(f.startswith("name in enroll/1688/") for f in found)
     assert any(f.startswith("name in results/enroll/1688/") for f in found)
     assert any(f.startswith(f"name in {contract.HOSTS}/") for f in found)
+
+
+def test_the_same_audio_under_two_names_gives_two_results_and_one_voiceprint(enrolled, client):
+    clip = enrol_clips("3080", 2)[1]
+    first = client.enroll("Twin 3080", clip)
+    second = client.wait_result("enroll", "Twin 3080/copy.flac",
+                                client.upload("enroll", "Twin 3080/copy.flac", clip))
+    assert (first["status"], second["status"]) == ("ok", "ok")
+    assert second["voiceprint_id"] == first["voiceprint_id"]
+    assert second["duplicate_of"] == first["blob"]
+    rows = [r for r in client.speakers() if r["speaker"] == "Twin 3080"]
+    assert [r["voiceprints"] for r in rows] == [1]
+    erasure.erase(client.storage, client.settings, "Twin 3080", actor="test")
