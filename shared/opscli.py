@@ -1,4 +1,4 @@
-"""Operator commands: ``voiceid delete`` (erasure), ``voiceid retention`` and ``voiceid audit``."""
+"""Operator commands: ``voiceid delete`` (erasure), ``retention``, ``poison`` and ``audit``."""
 
 from __future__ import annotations
 
@@ -95,6 +95,37 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+POISON_HELP = """List inputs whose processing failed every retry, or run them again.
+
+list:   match jobs in match-jobs-poison, and blobs whose result is still system.retries_exhausted
+replay: rewrite each input blob in place (same bytes, new ETag): the pipeline runs it again and its new
+        result replaces the error; the poison message is dropped. Fix the cause first (read the host log).
+
+examples:
+  voiceid poison list
+  voiceid poison replay --json
+exit status 1 when an input could not be replayed (its blob is gone)."""
+
+
+def cmd_poison(args: argparse.Namespace) -> int:
+    from .poison import list_items, replay
+    from .table import format_table
+
+    storage = _storage()
+    items = list_items(storage)
+    if args.action == "list":
+        if args.json:
+            print(json.dumps([asdict(i) for i in items], indent=1, ensure_ascii=False))
+        else:
+            print(format_table(("source", "input", "code"), [(i.source, f"{i.container}/{i.blob}", i.code)
+                                                            for i in items]) if items else "nothing poisoned")
+        return 0
+    outcome = replay(storage, items)
+    print(json.dumps(outcome, indent=1, ensure_ascii=False) if args.json else
+          "\n".join(f"{k}: {v}" for k, v in outcome.items()) or "nothing to replay")
+    return 0 if all(v == "replayed" for v in outcome.values()) else 1
+
+
 def add_ops_parsers(add) -> None:
     """The operator commands, added with the CLI's own ``add(name, func, help, epilog)``."""
     p = add("delete", cmd_delete, "erase a speaker everywhere (voiceprints, enrolment audio, results)", DELETE_HELP)
@@ -104,6 +135,9 @@ def add_ops_parsers(add) -> None:
     p = add("retention", cmd_retention, "delete probe audio, embeddings and results past their retention now",
             RETENTION_HELP)
     p.add_argument("--json", action="store_true", help="print the counts as JSON")
+    p = add("poison", cmd_poison, "list inputs that failed every retry, or run them again", POISON_HELP)
+    p.add_argument("action", choices=("list", "replay"))
+    p.add_argument("--json", action="store_true", help="print JSON")
     p = add("audit", cmd_audit, "show the audit log (who did what, when)", AUDIT_HELP)
     p.add_argument("--date", help="one UTC day, YYYY-MM-DD (default: every day)")
     p.add_argument("--speaker", help="only events about this speaker")

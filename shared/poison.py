@@ -1,19 +1,27 @@
-"""Blobs whose trigger failed every retry: tell the sender, so nobody waits for a result forever.
+"""Inputs whose processing failed every retry: tell the sender, and let an operator run them again.
 
 The Functions host (Azure's and the local one) puts such a blob on
 ``webjobs-blobtrigger-poison`` with the fields FunctionId, BlobType, ContainerName,
 BlobName and ETag. This writes an ``error`` result for it, unless a result for that
 blob version already exists (a later retry may have succeeded after all).
+
+``voiceid poison list`` shows what failed (match jobs still in ``match-jobs-poison``, and blobs
+whose result is still ``system.retries_exhausted``, found through the audit log), and
+``voiceid poison replay`` runs their input blobs again.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
+from dataclasses import dataclass
 
-from . import contract, results
+from . import audit, contract, results
 from .errors import PermanentError
 from .names import parse_identify
+from .records import MatchJob
 from .storage import Storage
 
 log = logging.getLogger(__name__)
@@ -49,3 +57,72 @@ def handle_blob_poison(body: bytes | str, storage: Storage) -> None:
         hint=f"An operator should read the host log for {container}/{blob}; upload the file again to retry.")
     results.write(storage, container, blob,
                   results.failure(result_kind(container, blob), container, blob, etag, err, status="error"))
+
+
+@dataclass(frozen=True)
+class PoisonItem:
+    """An input whose processing failed every retry: where it came from and which blob to run again."""
+
+    source: str  # the poison queue, or "audit" for blobs whose trigger was poisoned
+    container: str
+    blob: str
+    code: str
+    message_id: str | None = None
+
+
+def _job_of(content: str) -> MatchJob | None:
+    for text in (content, _b64(content)):
+        try:
+            return MatchJob.from_json(text) if text else None
+        except PermanentError:
+            continue
+    return None
+
+
+def _b64(content: str) -> str:
+    try:
+        return base64.b64decode(content, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return ""
+
+
+def list_items(storage: Storage) -> list[PoisonItem]:
+    """Poisoned match jobs (still in their poison queue) and poisoned blobs whose result is still that error."""
+    items: list[PoisonItem] = []
+    queue = contract.MATCH_QUEUE + contract.POISON_SUFFIX
+
+    def visit(msg) -> bool:
+        job = _job_of(msg.content)
+        items.append(PoisonItem(queue, contract.IDENTIFY, job.blob if job else "?", "match.failed", msg.id))
+        return False
+
+    storage.drain(queue, visit, hold_s=10)
+    seen = set()
+    for event in audit.read(storage):
+        if event.get("code") == CODE and event.get("blob") and event["blob"] not in seen:
+            seen.add(event["blob"])
+            container, blob = event["blob"].split("/", 1)
+            doc = storage.read_json(contract.RESULTS, contract.result_blob_name(container, blob))
+            if doc is not None and (doc.get("error") or {}).get("code") == CODE:
+                items.append(PoisonItem("audit", container, blob, CODE))
+    return items
+
+
+def replay(storage: Storage, items: list[PoisonItem]) -> dict[str, str]:
+    """Run each item's input blob again: rewrite it in place (a new ETag is a new delivery, whose result
+    replaces the error) and drop its poison message. Returns blob -> what happened."""
+    outcome: dict[str, str] = {}
+    for item in items:
+        key = f"{item.container}/{item.blob}"
+        got = storage.read(item.container, item.blob)
+        if got is None:
+            outcome[key] = "blob gone (deleted or past retention): upload it again"
+        elif key not in outcome:
+            storage.write(item.container, item.blob, got[0], if_match=got[1])
+            outcome[key] = "replayed"
+    ids = {i.message_id for i in items if i.message_id}
+    if ids:
+        storage.drain(contract.MATCH_QUEUE + contract.POISON_SUFFIX, lambda m: m.id in ids, hold_s=10)
+    for key, what in outcome.items():
+        audit.record(storage, "replay", actor=audit.operator(), outcome=what.split(" ")[0], blob=key)
+    return outcome

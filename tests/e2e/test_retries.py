@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -42,3 +43,20 @@ def test_a_blob_failing_every_retry_gets_an_error_result_and_a_poison_message(cl
     assert "moved to webjobs-blobtrigger-poison after 5 failures" in log
     assert host.alive()
 
+
+
+def test_an_operator_lists_and_replays_the_poisoned_blob(client, host, azurite):
+    """After the cause is fixed (match-state is back), `voiceid poison replay` runs the blob again."""
+    from tests.e2e.test_cli import voiceid
+
+    listed = voiceid(azurite, "poison", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    items = [i for i in json.loads(listed.stdout) if i["blob"] == "retries/probe.flac"]
+    assert items and items[0]["code"] == "system.retries_exhausted"
+    replayed = voiceid(azurite, "poison", "replay", "--json")
+    assert json.loads(replayed.stdout)["identify/retries/probe.flac"] == "replayed"
+    etag = client.storage.etag("identify", "retries/probe.flac")
+    doc = client.wait_result("identify", "retries/probe.flac", etag, timeout_s=60)
+    assert doc["status"] == "ok" and doc["kind"] == "verify"
+    again = json.loads(voiceid(azurite, "poison", "list", "--json").stdout)
+    assert not [i for i in again if i["blob"] == "retries/probe.flac"]
