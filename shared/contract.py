@@ -16,10 +16,17 @@ AUDIT = "audit"  # audit/<yyyy>/<mm>/<dd>/<hh>.jsonl, append-only events (who, w
 TOMBSTONES = "tombstones/"  # gallery/tombstones/<key hash>.json: an erased speaker (no name inside)
 LOCKOUTS = "lockouts/"  # gallery/lockouts/<key hash>.json: failed verifications of a claimed identity
 HOSTS = "azure-webjobs-hosts"  # blob receipts, as the Functions host keeps them
+RECEIPTS = "blobreceipts/"  # HOSTS/blobreceipts/<host id>/<function id>/<etag>/<container>/<blob>
 BLOB_POISON_QUEUE = "webjobs-blobtrigger-poison"  # blobs whose trigger failed poisonBlobThreshold times
 
 CONTAINERS = (ENROLL, IDENTIFY, RESULTS, GALLERY, MATCH_STATE, AUDIT)
 QUEUES = (MATCH_QUEUE, MATCH_QUEUE + POISON_SUFFIX, BLOB_POISON_QUEUE)
+
+
+def receipt_target(receipt: str) -> tuple[str, str] | None:
+    """``blobreceipts/<host>/<function>/<etag>/<container>/<blob>`` -> (container, blob); None for other names."""
+    parts = receipt.split("/", 5)
+    return (parts[4], parts[5]) if len(parts) == 6 and parts[0] + "/" == RECEIPTS else None
 
 
 def result_blob_name(container: str, blob: str) -> str:

@@ -28,12 +28,10 @@ made; their retention is ``VOICEID_PROBE_AUDIO_RETENTION_S``). None holds an emb
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from . import audit, contract
@@ -46,7 +44,6 @@ from .settings import Settings
 from .storage import Storage
 
 log = logging.getLogger(__name__)
-RECEIPTS = "blobreceipts/"
 
 
 def key_hash(key: str) -> str:
@@ -71,7 +68,7 @@ class ErasureReport:
     receipts: int = 0
     match_state: int = 0
     queue_messages: int = 0
-    found: bool = field(default=False)
+    found: bool = False
 
     def counts(self) -> dict:
         return {k: getattr(self, k) for k in ("voiceprints", "enroll_blobs", "results", "receipts", "match_state",
@@ -145,9 +142,9 @@ def _delete_stray_results(storage: Storage, key: str) -> int:
 def _delete_receipts(storage: Storage, key: str) -> int:
     """Receipts ``blobreceipts/<host>/<function>/<etag>/enroll/<blob>`` of the speaker's enrolments."""
     count = 0
-    for item in storage.list(contract.HOSTS, RECEIPTS):
-        parts = item.name.split("/", 5)
-        if len(parts) == 6 and parts[4] == contract.ENROLL and _is_speakers(parts[5], key):
+    for item in storage.list(contract.HOSTS, contract.RECEIPTS):
+        target = contract.receipt_target(item.name)
+        if target is not None and target[0] == contract.ENROLL and _is_speakers(target[1], key):
             count += storage.delete(contract.HOSTS, item.name)
     return count
 
@@ -165,21 +162,10 @@ def _delete_match_state(storage: Storage, key: str) -> int:
     return sum(storage.delete(contract.MATCH_STATE, n) for n in names)
 
 
-def _decode(content: str) -> str:
-    """A queue message body in either of the host's encodings (base64 or plain text)."""
-    try:
-        return base64.b64decode(content, validate=True).decode("utf-8")
-    except (binascii.Error, ValueError):
-        return content
-
-
 def _names_speaker(content: str, key: str) -> bool:
     """Is this queued message a match job claiming the speaker? (unknown bodies are kept)"""
-    try:
-        job = MatchJob.from_json(_decode(content))
-    except PermanentError:
-        return False
-    return job.claimed is not None and speaker_key(job.claimed) == key
+    job = MatchJob.from_message(content)
+    return job is not None and job.claimed is not None and speaker_key(job.claimed) == key
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,7 @@ def try_finish(storage: Storage, job: MatchJob, settings: Settings) -> bool:
         log.info("identify/%s was re-uploaded; dropping stale request %s", job.blob, job.request_id)
     else:
         doc = assemble(job, partials, settings)
-        if doc["kind"] == "verify" and not already_done(storage, job):  # counted once per request (lockout)
+        if doc["kind"] == "verify":  # before the result, so a crash repeats it; a repeat is a no-op per request
             lockout.note_outcome(storage, speaker_key(job.claimed or ""), job.claimed or "", job.request_id,
                                  doc["decision"] == "accept", settings)
         write_once(storage, job, doc)

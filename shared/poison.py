@@ -12,8 +12,6 @@ whose result is still ``system.retries_exhausted``, found through the audit log)
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
 from dataclasses import dataclass
@@ -70,29 +68,13 @@ class PoisonItem:
     message_id: str | None = None
 
 
-def _job_of(content: str) -> MatchJob | None:
-    for text in (content, _b64(content)):
-        try:
-            return MatchJob.from_json(text) if text else None
-        except PermanentError:
-            continue
-    return None
-
-
-def _b64(content: str) -> str:
-    try:
-        return base64.b64decode(content, validate=True).decode("utf-8")
-    except (binascii.Error, ValueError):
-        return ""
-
-
 def list_items(storage: Storage) -> list[PoisonItem]:
     """Poisoned match jobs (still in their poison queue) and poisoned blobs whose result is still that error."""
     items: list[PoisonItem] = []
     queue = contract.MATCH_QUEUE + contract.POISON_SUFFIX
 
     def visit(msg) -> bool:
-        job = _job_of(msg.content)
+        job = MatchJob.from_message(msg.content)
         items.append(PoisonItem(queue, contract.IDENTIFY, job.blob if job else "?", "match.failed", msg.id))
         return False
 

@@ -7,6 +7,8 @@ an older worker during a rolling deployment.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from dataclasses import asdict, dataclass, field, fields
 
@@ -63,6 +65,18 @@ class MatchJob:
             raise PermanentError(f"match job is not valid JSON of a job: {exc}", code="job.malformed",
                                  hint="Only the identify trigger should put messages on match-jobs.") from exc
         return cls(**{**asdict(job), "shards": tuple(job.shards)})
+
+    @classmethod
+    def from_message(cls, content: str) -> MatchJob | None:
+        """A job from a raw queue message body in either of the host's encodings; None when it is not one."""
+        try:
+            text = base64.b64decode(content, validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            text = content
+        try:
+            return cls.from_json(text)
+        except PermanentError:
+            return None
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from . import contract
-from .erasure import RECEIPTS
 from .settings import Settings
 from .storage import BlobItem, ConcurrencyConflict, Storage
 
@@ -93,9 +92,9 @@ def orphan_receipts(storage: Storage, identify_blobs: set[str], now: float) -> i
     """
     live = {contract.IDENTIFY: identify_blobs, contract.ENROLL: {i.name for i in storage.list(contract.ENROLL)}}
     count = 0
-    for item in storage.list(contract.HOSTS, RECEIPTS):
-        parts = item.name.split("/", 5)
-        if (len(parts) == 6 and parts[4] in live and parts[5] not in live[parts[4]]
+    for item in storage.list(contract.HOSTS, contract.RECEIPTS):
+        target = contract.receipt_target(item.name)
+        if (target is not None and target[0] in live and target[1] not in live[target[0]]
                 and _age(item, now) > RECEIPT_MIN_AGE_S):
             count += storage.delete(contract.HOSTS, item.name)
     return count

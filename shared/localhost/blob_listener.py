@@ -21,7 +21,7 @@ import azure.functions as func
 
 from .. import contract
 from ..storage import Storage
-from .functions import FunctionSpec, QueueWatcher, encode_message, invoke
+from .functions import FunctionSpec, QueueWatcher, encode_message, invoke, wait_until
 
 log = logging.getLogger("voiceid.host")
 
@@ -129,11 +129,8 @@ class BlobListener:
         A blob whose function did not finish has no receipt, so it is delivered again after a restart.
         """
         self.pool.shutdown(wait=False, cancel_futures=True)
-        while time.time() < deadline:
-            with self.lock:
-                if not self.inflight:
-                    return 0
-            time.sleep(0.1)
+        if wait_until(lambda: not self.inflight, deadline):
+            return 0
         with self.lock:
             cut = len(self.inflight)
         log.warning("%d blob(s) of %s did not finish before shutdown; they are delivered again on restart",

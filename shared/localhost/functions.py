@@ -8,6 +8,7 @@ import inspect
 import json
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,15 @@ class QueueWatcher:
     def wake_all(self) -> None:
         for event in self._events.values():
             event.set()
+
+
+def wait_until(done, deadline: float, poll_s: float = 0.1) -> bool:
+    """Poll ``done()`` until it is true (True) or ``deadline`` (a ``time.time()``) passes (False)."""
+    while time.time() < deadline:
+        if done():
+            return True
+        time.sleep(poll_s)
+    return bool(done())
 
 
 def invoke(spec: FunctionSpec, trigger_value: Any, storage: Storage, encoding: str,

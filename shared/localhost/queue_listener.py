@@ -28,7 +28,7 @@ from azure.storage.queue import QueueMessage
 
 from ..hostconfig import QueueOptions
 from ..storage import Storage
-from .functions import FunctionSpec, QueueWatcher, decode_message, invoke
+from .functions import FunctionSpec, QueueWatcher, decode_message, invoke, wait_until
 
 log = logging.getLogger("voiceid.host")
 LEASE_S = 60
@@ -139,11 +139,8 @@ class QueueListener:
         Returns how many were released.
         """
         self.pool.shutdown(wait=False, cancel_futures=True)
-        while time.time() < deadline:
-            with self.lock:
-                if not self.running:
-                    return 0
-            time.sleep(0.1)
+        if wait_until(lambda: not self.running, deadline):
+            return 0
         with self.lock:
             running = dict(self.running)
         for msg_id, receipt in running.items():
