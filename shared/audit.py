@@ -23,13 +23,12 @@ from . import contract
 from .storage import Storage
 
 log = logging.getLogger(__name__)
-ACTIONS = ("enroll", "identify", "verify", "delete", "lockout", "discard", "replay", "rotate_key")
-BLOCKS_PER_BLOB = 50_000  # Azure's limit of blocks in one append blob
+ACTIONS = ("enroll", "identify", "verify", "delete", "lockout", "discard", "replay")
 _overflow: dict[str, int] = {}
 
 
 def blob_name(at: datetime, part: int = 0) -> str:
-    """The hour's blob; ``part`` > 0 when the hour's first blob is full."""
+    """The hour's blob; ``part`` > 0 when the hour's first blob is full (Azure: 50,000 appends per blob)."""
     return at.strftime("%Y/%m/%d/%H") + (f"-{part}" if part else "") + ".jsonl"
 
 

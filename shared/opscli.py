@@ -38,7 +38,7 @@ examples:
   voiceid audit --speaker "Ann Lee" --action verify --json"""
 
 
-def _storage(settings: Settings | None = None):
+def _storage():
     """The storage of AzureWebJobsStorage, failing fast (with what to do) when a local Azurite is not up."""
     from .cli import make_client
 
@@ -57,7 +57,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
             print("nothing deleted", file=sys.stderr)
             return 1
     settings = Settings.from_env()
-    report = erase(_storage(settings), settings, args.speaker, actor=operator())
+    report = erase(_storage(), settings, args.speaker, actor=operator())
     print(to_json(report) if args.json else describe(report))
     return 0
 
@@ -66,7 +66,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
     from .retention import sweep
 
     settings = Settings.from_env()
-    report = sweep(_storage(settings), settings)
+    report = sweep(_storage(), settings)
     print(json.dumps(asdict(report)) if args.json else
           ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in asdict(report).items()) + " deleted")
     return 0
@@ -78,7 +78,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from .table import format_table
 
     prefix = args.date.replace("-", "/") + "/" if args.date else None
-    events = audit.read(_storage(Settings.from_env()), prefix)
+    events = audit.read(_storage(), prefix)
     if args.speaker:
         events = [e for e in events if e.get("speaker") and speaker_key(e["speaker"]) == speaker_key(args.speaker)]
     if args.action:

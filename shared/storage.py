@@ -24,7 +24,7 @@ from azure.core.exceptions import (
     ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.storage.blob import BlobServiceClient, BlobType, ContentSettings
+from azure.storage.blob import BlobServiceClient, ContentSettings
 from azure.storage.blob import ExponentialRetry as BlobRetry
 from azure.storage.queue import ExponentialRetry as QueueRetry
 from azure.storage.queue import QueueMessage, QueueServiceClient
@@ -152,10 +152,6 @@ class Storage:
                 if exc.status_code != 412:
                     raise
             client.append_block(data)
-
-    @storage_call
-    def is_append_blob(self, container: str, name: str) -> bool:
-        return self.blobs.get_blob_client(container, name).get_blob_properties().blob_type == BlobType.APPENDBLOB
 
     @storage_call
     def write(self, container: str, name: str, data: bytes, *, content_type: str = "application/octet-stream",
