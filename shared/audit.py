@@ -23,7 +23,7 @@ from . import contract
 from .storage import Storage
 
 log = logging.getLogger(__name__)
-ACTIONS = ("enroll", "identify", "verify", "delete", "lockout", "discard", "replay")
+ACTIONS = contract.AUDIT_ACTIONS
 _overflow: dict[str, int] = {}
 
 

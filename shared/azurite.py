@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -23,11 +24,12 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def connection_string(blob_port: int = 10000, queue_port: int = 10001) -> str:
-    """Connection string for an Azurite on 127.0.0.1 with these ports."""
-    return (f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
-            f"BlobEndpoint=http://127.0.0.1:{blob_port}/{DEV_ACCOUNT};"
-            f"QueueEndpoint=http://127.0.0.1:{queue_port}/{DEV_ACCOUNT};")
+def connection_string(blob_port: int = 10000, queue_port: int = 10001, account: str = DEV_ACCOUNT,
+                      key: str = DEV_KEY) -> str:
+    """Connection string for an Azurite on 127.0.0.1 with these ports (and account)."""
+    return (f"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={key};"
+            f"BlobEndpoint=http://127.0.0.1:{blob_port}/{account};"
+            f"QueueEndpoint=http://127.0.0.1:{queue_port}/{account};")
 
 
 def azurite_binary() -> str:
@@ -43,14 +45,17 @@ def azurite_binary() -> str:
 class Azurite:
     """An Azurite process with its data under ``location``; reuses one already listening."""
 
-    def __init__(self, location: Path, blob_port: int = 10000, queue_port: int = 10001, table_port: int = 10002):
+    def __init__(self, location: Path, blob_port: int = 10000, queue_port: int = 10001, table_port: int = 10002,
+                 account: tuple[str, str] = (DEV_ACCOUNT, DEV_KEY)):
+        """``account``: (name, base64 key) of the one account it serves; the well-known dev account by default."""
         self.location = Path(location)
         self.ports = (blob_port, queue_port, table_port)
+        self.account = account
         self.process: subprocess.Popen | None = None
 
     @property
     def connection_string(self) -> str:
-        return connection_string(self.ports[0], self.ports[1])
+        return connection_string(self.ports[0], self.ports[1], *self.account)
 
     def start(self, timeout_s: float = 30.0) -> Azurite:
         if port_open(self.ports[0]) and port_open(self.ports[1]):
@@ -64,7 +69,9 @@ class Azurite:
                "--tableHost", "127.0.0.1", "--tablePort", str(self.ports[2])]
         log_path = self.location / "azurite.log"
         with log_path.open("ab") as log_file:  # the child keeps its own copy of the descriptor
-            self.process = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+            env = None if self.account[0] == DEV_ACCOUNT else {**os.environ, "AZURITE_ACCOUNTS": ":".join(self.account)}
+            self.process = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+                                            env=env)
         wait_ready(self.process, lambda: port_open(self.ports[0]) and port_open(self.ports[1]), what="Azurite",
                    log_path=log_path, timeout_s=timeout_s)
         log.info("Azurite started (pid %d), data in %s", self.process.pid, self.location)

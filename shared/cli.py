@@ -246,7 +246,8 @@ def cmd_reshard(args: argparse.Namespace) -> int:
     if not models:
         print("voiceid: the gallery is empty; a new gallery starts with VOICEID_SHARD_COUNT shards", file=sys.stderr)
         return 0
-    reports = [reshard(storage, m, to, grace_s=args.grace, dry_run=args.dry_run) for m in models]
+    reports = [reshard(storage, m, to, grace_s=args.grace, dry_run=args.dry_run, keyring=settings.keyring())
+               for m in models]
     if args.json:
         print(json.dumps([asdict(r) for r in reports], indent=2))
     else:

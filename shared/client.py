@@ -73,7 +73,7 @@ class VoiceId:
         """Enrolled speakers of every model in the gallery, with voiceprint counts."""
         rows = []
         for model_id in stored_models(self.storage):
-            gallery = Gallery(self.storage, ModelInfo.from_id(model_id, dim=0), self.settings.shard_count)
+            gallery = Gallery(self.storage, ModelInfo.from_id(model_id, dim=0), self.settings.shard_count, self.settings.keyring())
             rows += [{**row, "model_id": model_id} for row in gallery.speakers()]
         return rows
 

@@ -13,6 +13,7 @@ MATCH_STATE = "match-state"  # probes and shard partials of requests in flight
 MATCH_QUEUE = "match-jobs"  # one message per (request, shard)
 POISON_SUFFIX = "-poison"
 AUDIT = "audit"  # audit/<yyyy>/<mm>/<dd>/<hh>.jsonl, append-only events (who, what, when)
+AUDIT_ACTIONS = ("enroll", "identify", "verify", "delete", "lockout", "discard", "replay", "rotate_key")
 TOMBSTONES = "tombstones/"  # gallery/tombstones/<key hash>.json: an erased speaker (no name inside)
 LOCKOUTS = "lockouts/"  # gallery/lockouts/<key hash>.json: failed verifications of a claimed identity
 HOSTS = "azure-webjobs-hosts"  # blob receipts, as the Functions host keeps them

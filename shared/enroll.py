@@ -70,7 +70,7 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
             etag=inp.etag, sha256=inp.sha256, duration_s=emb.audio["duration_s"],
             net_speech_s=emb.audio["net_speech_s"], created_at=results.now_iso(),
         )
-        gallery = Gallery(storage, emb.model, settings.shard_count)
+        gallery = Gallery(storage, emb.model, settings.shard_count, settings.keyring())
         stats, shards = held_gallery(gallery, settings)
         checked = integrity.check(vp.embedding, vp.key, shards, stats, settings.target_far)
         if checked["status"] == "mismatch" and settings.enroll_mismatch == "reject":

@@ -104,7 +104,7 @@ def remove_voiceprints(storage: Storage, settings: Settings, key: str) -> tuple[
     """Drop the key's voiceprints from every shard of every model; rebuild the statistics of those touched."""
     removed, touched = 0, []
     for model_id in stored_models(storage):
-        gallery = Gallery(storage, ModelInfo.from_id(model_id, dim=0), settings.shard_count)
+        gallery = Gallery(storage, ModelInfo.from_id(model_id, dim=0), settings.shard_count, settings.keyring())
         count = 0
         for number in gallery.shard_numbers():
             ids = {e["voiceprint_id"] for e in gallery.load(number).entries if e["key"] == key}

@@ -35,6 +35,8 @@ from .embedding import ModelInfo
 from .errors import TransientError
 from .gallerystats import GalleryStats, build
 from .normalization import speaker_models
+from .sealing import Keyring
+from .sealing import keyring as default_keyring
 from .storage import ConcurrencyConflict, Storage
 
 log = logging.getLogger(__name__)
@@ -140,11 +142,13 @@ class Gallery:
 
     ``shard_count`` (the setting) is the count a new gallery starts with; an existing
     gallery's own count is read from its layout blob once per ``Gallery`` object.
+    Shards and statistics are sealed with ``keyring`` (default: the app setting's keys).
     """
 
-    def __init__(self, storage: Storage, model: ModelInfo, shard_count: int):
+    def __init__(self, storage: Storage, model: ModelInfo, shard_count: int, keyring: Keyring | None = None):
         self.storage = storage
         self.model = model
+        self.keyring = keyring or default_keyring()
         self.configured_shards = shard_count
         self._stored_shards: int | None = None
 
@@ -194,8 +198,17 @@ class Gallery:
         found = (SHARD_NAME.search(item.name) for item in self.storage.list(contract.GALLERY, self.prefix))
         return sorted(int(m.group(1)) for m in found if m)
 
+    def read_sealed(self, blob: str) -> tuple[bytes, str] | None:
+        """A gallery blob's plaintext and ETag (None when absent)."""
+        got = self.storage.read(contract.GALLERY, blob)
+        return None if got is None else (self.keyring.open(got[0], f"{contract.GALLERY}/{blob}"), got[1])
+
+    def write_sealed(self, blob: str, data: bytes, **conditions) -> str:
+        return self.storage.write(contract.GALLERY, blob, self.keyring.seal(data, f"{contract.GALLERY}/{blob}"),
+                                  **conditions)
+
     def load(self, shard: int) -> Shard:
-        got = self.storage.read(contract.GALLERY, self.shard_blob(shard))
+        got = self.read_sealed(self.shard_blob(shard))
         return Shard.empty(self.model.dim) if got is None else Shard.from_bytes(*got)
 
     def add(self, vp: Voiceprint) -> str:
@@ -227,8 +240,8 @@ class Gallery:
             for vp in group:
                 updated, names[vp.key] = updated.with_voiceprint(vp, dedupe)
             try:
-                self.storage.write(contract.GALLERY, self.shard_blob(shard_no), updated.to_bytes(),
-                                   if_match=current.etag, if_none_match=current.etag is None)
+                self.write_sealed(self.shard_blob(shard_no), updated.to_bytes(),
+                                  if_match=current.etag, if_none_match=current.etag is None)
                 return names
             except ConcurrencyConflict:
                 time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
@@ -243,7 +256,7 @@ class Gallery:
 
     def load_stats(self) -> GalleryStats:
         """The stored normalisation statistics; built (and stored) now when there are none yet."""
-        got = self.storage.read(contract.GALLERY, self.stats_blob())
+        got = self.read_sealed(self.stats_blob())
         return GalleryStats.from_bytes(got[0]) if got is not None else self.refresh_stats()
 
     def refresh_stats(self, shards: list[Shard] | None = None) -> GalleryStats:
@@ -259,7 +272,7 @@ class Gallery:
         refresh includes both.
         """
         stats = build(keys, models, self.model.id, voiceprints=voiceprints)
-        self.storage.write(contract.GALLERY, self.stats_blob(), stats.to_bytes())
+        self.write_sealed(self.stats_blob(), stats.to_bytes())
         return stats
 
     def speakers(self) -> list[dict]:

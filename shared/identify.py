@@ -61,15 +61,16 @@ def handle_identify(inp: BlobInput, settings: Settings) -> list[str]:
     faults.pause("identify.embedded")
     buf = io.BytesIO()
     np.save(buf, emb.vector, allow_pickle=False)
-    storage.write(contract.MATCH_STATE, probe_blob(inp.request_id), buf.getvalue())
-    count = Gallery(storage, emb.model, settings.shard_count).shard_count
+    probe = probe_blob(inp.request_id)
+    storage.write(contract.MATCH_STATE, probe, settings.keyring().seal(buf.getvalue(), f"{contract.MATCH_STATE}/{probe}"))
+    count = Gallery(storage, emb.model, settings.shard_count, settings.keyring()).shard_count
     if target.claimed is None:
         shards = tuple(range(count))
     else:
         shards = (shard_of(speaker_key(target.claimed), count),)
     return [
         MatchJob(request_id=inp.request_id, kind=target.kind, blob=inp.blob, etag=inp.etag, shard=s,
-                 shards=shards, model_id=emb.model.id, probe=probe_blob(inp.request_id),
+                 shards=shards, model_id=emb.model.id, probe=probe,
                  claimed=target.claimed, received_at=start, audio=emb.audio, timings_ms=emb.timings_ms).to_json()
         for s in shards
     ]

@@ -66,9 +66,12 @@ def score_shard(job: MatchJob, probe: np.ndarray, prepared: PreparedShard, stats
                         calibration=stats.summary())
 
 
-def _load_probe(storage: Storage, job: MatchJob) -> np.ndarray | None:
+def _load_probe(storage: Storage, job: MatchJob, settings: Settings) -> np.ndarray | None:
     got = storage.read(contract.MATCH_STATE, job.probe)
-    return None if got is None else np.load(io.BytesIO(got[0]), allow_pickle=False)
+    if got is None:
+        return None
+    plain = settings.keyring().open(got[0], f"{contract.MATCH_STATE}/{job.probe}")
+    return np.load(io.BytesIO(plain), allow_pickle=False)
 
 
 def handle_match(body: str | bytes, dequeue_count: int, max_dequeue_count: int, settings: Settings) -> None:
@@ -101,7 +104,7 @@ def _process(storage: Storage, job: MatchJob, settings: Settings) -> None:
         log.info("request %s already has its result; duplicate job for shard %d ignored", job.request_id, job.shard)
         fanin.cleanup(storage, job.request_id)
         return
-    probe = _load_probe(storage, job)
+    probe = _load_probe(storage, job, settings)
     if probe is None:
         if fanin.already_done(storage, job):
             return

@@ -1,4 +1,4 @@
-"""Operator commands: ``voiceid delete`` (erasure), ``retention``, ``poison`` and ``audit``."""
+"""Operator commands: ``voiceid delete`` (erasure), ``retention``, ``poison``, ``keygen``, ``rotate-key``, ``package``, ``audit``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import sys
 from dataclasses import asdict
 
+from .contract import AUDIT_ACTIONS
 from .settings import Settings
 
 DELETE_HELP = """Erase a speaker: every voiceprint (every model), the stored enrolment audio, its results,
@@ -95,6 +96,69 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+KEYGEN_HELP = """Print a new voiceprint key entry, kid:base64 (32 random bytes for AES-256), for VOICEID_VOICEPRINT_KEYS.
+The key is a secret: put it in Key Vault (or your local shell profile), never in a file in the repository.
+
+examples:
+  voiceid keygen k2026-11
+  export VOICEID_VOICEPRINT_KEYS="$(voiceid keygen k1)"                      # a laptop
+  az keyvault secret set --vault-name VAULT --name voiceprint-keys --value "$(voiceid keygen k1)"
+rotation: set VOICEID_VOICEPRINT_KEYS="NEW,OLD" (new entry first) everywhere, run voiceid rotate-key,
+then drop OLD once voiceid rotate-key --check reports nothing left under it."""
+
+ROTATE_HELP = """Re-seal every voiceprint shard, gallery statistics blob and kept probe embedding under the first key
+of VOICEID_VOICEPRINT_KEYS (a fresh data key each), opening each with whichever listed key sealed it.
+Blobs stored in plaintext before keys were set are sealed too. Safe during traffic and safe to re-run.
+
+examples:
+  voiceid rotate-key --check      # count blobs per key; exit status 1 when any is not under the first key
+  voiceid rotate-key
+  voiceid rotate-key --json"""
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from .sealing import new_key_entry
+
+    print(new_key_entry(args.kid))
+    return 0
+
+
+def cmd_rotate_key(args: argparse.Namespace) -> int:
+    from .audit import operator, record
+    from .rotation import describe, rotate
+
+    settings = Settings.from_env()
+    storage = _storage()
+    report = rotate(storage, settings.keyring(), check_only=args.check, progress=not args.json)
+    if not args.check:
+        record(storage, "rotate_key", actor=operator(), outcome="ok", kid=report.active, blobs=report.blobs,
+               resealed=report.resealed, found=report.found)
+    print(json.dumps({**asdict(report), "pending": report.pending}) if args.json else describe(report))
+    return 1 if args.check and report.pending else 0
+
+
+PACKAGE_HELP = """Write the zip that Azure Functions runs (infra/README.md deploys it): host.json, requirements.txt,
+the function folders and shared/. --hosting flex gives every blob trigger "source": "EventGrid" (the only
+blob trigger of Flex Consumption, which builds the dependencies itself); premium runs the zip from a blob
+URL without a build, so add the dependencies, installed for Linux x86_64 and Python 3.11:
+
+examples:
+  voiceid package --hosting flex --out build/voiceid-flex.zip
+  pip install --target build/site -r requirements.txt
+  voiceid package --hosting premium --site-packages build/site --out build/voiceid-premium.zip"""
+
+
+def cmd_package(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .package import build
+
+    names = build(Path(args.out), args.hosting, site_packages=Path(args.site_packages) if args.site_packages else None)
+    functions = sorted({n.split("/")[0] for n in names if n.endswith("/function.json")})
+    print(f"{args.out}: {len(names)} files, functions {', '.join(functions)} ({args.hosting})")
+    return 0
+
+
 POISON_HELP = """List inputs whose processing failed every retry, or run them again.
 
 list:   match jobs in match-jobs-poison, and blobs whose result is still system.retries_exhausted
@@ -138,9 +202,20 @@ def add_ops_parsers(add) -> None:
     p = add("poison", cmd_poison, "list inputs that failed every retry, or run them again", POISON_HELP)
     p.add_argument("action", choices=("list", "replay"))
     p.add_argument("--json", action="store_true", help="print JSON")
+    p = add("keygen", cmd_keygen, "print a new voiceprint encryption key entry", KEYGEN_HELP)
+    p.add_argument("kid", help="the key's id, e.g. k2026-11 (letters, digits, '.', '_', '-')")
+    p = add("rotate-key", cmd_rotate_key, "re-seal every voiceprint under the first key of VOICEID_VOICEPRINT_KEYS",
+            ROTATE_HELP)
+    p.add_argument("--check", action="store_true", help="count only; exit status 1 when a blob needs re-sealing")
+    p.add_argument("--json", action="store_true", help="print the counts as JSON")
+    p = add("package", cmd_package, "write the deployment zip for Azure Functions (premium or flex hosting)",
+            PACKAGE_HELP)
+    p.add_argument("--hosting", choices=("premium", "flex"), default="premium", help="infra/main.bicep's hosting")
+    p.add_argument("--out", default="build/voiceid.zip", help="the zip to write (default build/voiceid.zip)")
+    p.add_argument("--site-packages", help="a pip --target folder to ship as .python_packages (premium)")
     p = add("audit", cmd_audit, "show the audit log (who did what, when)", AUDIT_HELP)
     p.add_argument("--date", help="one UTC day, YYYY-MM-DD (default: every day)")
     p.add_argument("--speaker", help="only events about this speaker")
-    p.add_argument("--action", choices=("enroll", "identify", "verify", "delete", "lockout", "discard"))
+    p.add_argument("--action", choices=AUDIT_ACTIONS)
     p.add_argument("--limit", type=int, default=200, help="the most recent N events (default 200)")
     p.add_argument("--json", action="store_true", help="print the events as a JSON array")

@@ -87,8 +87,8 @@ def reembed(storage: Storage, settings: Settings, source: str | None = None, *, 
 
     info = get_embedder(settings).info
     source = source_model(storage, info.id, source)
-    old = Gallery(storage, ModelInfo.from_id(source, dim=0), settings.shard_count)
-    new = Gallery(storage, info, settings.shard_count)
+    old = Gallery(storage, ModelInfo.from_id(source, dim=0), settings.shard_count, settings.keyring())
+    new = Gallery(storage, info, settings.shard_count, settings.keyring())
     report = Report(source=source, target=info.id)
     todo = entries(old)
     done = {e["voiceprint_id"] for e in entries(new)}

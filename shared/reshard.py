@@ -12,7 +12,8 @@ and so that a crash or a second run at any point only repeats work:
    the switch, every shard drops the voiceprints that now live elsewhere (copying any
    that arrived since step 1 first), and shards beyond the new count are deleted once
    empty. Passes repeat until nothing is misplaced.
-4. **Verify.** Every voiceprint id seen at the start is still stored, or the command fails.
+4. **Verify.** Every voiceprint id seen at the start is still stored, or the command fails;
+   voiceprints of a speaker erased while it ran (tombstone newer than the start) are not counted lost.
 
 While it runs, a speaker may be in two shards for seconds: statistics count each
 voiceprint once and the fan-in keeps one candidate per speaker. Run it in a quiet
@@ -23,12 +24,15 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 
 from . import contract
 from .embedding import ModelInfo
 from .errors import PermanentError
+from .erasure import tombstone
 from .gallery import Gallery, Shard, Voiceprint, shard_of
+from .sealing import Keyring
 from .storage import ConcurrencyConflict, Storage
 
 log = logging.getLogger(__name__)
@@ -90,21 +94,30 @@ def _stored_ids(gallery: Gallery) -> set[str]:
     return {e["voiceprint_id"] for n in gallery.shard_numbers() for e in gallery.load(n).entries}
 
 
+def _lost(storage: Storage, before: dict[str, str], stored: set[str], started: datetime) -> set[str]:
+    """Voiceprint ids seen at the start and gone now, except those of speakers erased meanwhile."""
+    gone = {vid: key for vid, key in before.items() if vid not in stored}
+    erased = {key for key in set(gone.values())
+              if (stone := tombstone(storage, key)) is not None and stone.erased_at >= started}
+    return {vid for vid, key in gone.items() if key not in erased}
+
+
 def reshard(storage: Storage, model_id: str, to: int, *, grace_s: float = 10.0, dry_run: bool = False,
-            progress: bool = True) -> ReshardReport:
+            progress: bool = True, keyring: Keyring | None = None) -> ReshardReport:
     """Move the ``model_id`` gallery to ``to`` shards (see the module docstring for the order)."""
     from tqdm import tqdm
 
     if to < 1:
         raise PermanentError("the shard count must be at least 1", code="reshard.count",
                              hint="Pass --to with a positive number, or set VOICEID_SHARD_COUNT.")
-    reader = Gallery(storage, ModelInfo.from_id(model_id, dim=0), to)
+    started = datetime.now(timezone.utc).replace(microsecond=0)  # blob times have whole seconds
+    reader = Gallery(storage, ModelInfo.from_id(model_id, dim=0), to, keyring)
     snapshot = {n: reader.load(n) for n in tqdm(reader.shard_numbers(), desc=f"read {model_id}", unit="shard",
                                                  disable=not progress)}
     dim = max((s.matrix.shape[1] for s in snapshot.values() if s.entries), default=0)
-    gallery = Gallery(storage, ModelInfo.from_id(model_id, dim=int(dim)), to)
+    gallery = Gallery(storage, ModelInfo.from_id(model_id, dim=int(dim)), to, keyring)
     report = ReshardReport(model_id=model_id, before=reader.shard_count, after=to, dry_run=dry_run)
-    before_ids = {e["voiceprint_id"] for s in snapshot.values() for e in s.entries}
+    before_ids = {e["voiceprint_id"]: e["key"] for s in snapshot.values() for e in s.entries}
     report.voiceprints = len(before_ids)
     groups = [_misplaced(n, s, to) for n, s in snapshot.items()]
     report.misplaced = sum(len(v) for g in groups for v in g.values())
@@ -120,7 +133,7 @@ def reshard(storage: Storage, model_id: str, to: int, *, grace_s: float = 10.0, 
             break
     else:
         log.warning("re-shard of %s: voiceprints kept arriving in old shards; run 'voiceid reshard' again", model_id)
-    lost = before_ids - _stored_ids(gallery)
+    lost = _lost(storage, before_ids, _stored_ids(gallery), started)
     if lost:
         raise PermanentError(f"{len(lost)} voiceprints of {model_id} are missing after the re-shard",
                              code="reshard.lost", hint="Do not delete anything; report this with the log.")

@@ -2,7 +2,8 @@
 
 Every knob of the product lives here with its documented default, so that an
 operator reads one table (docs/settings.md) instead of grepping the code. The
-storage connection string is a secret: it is masked in ``repr`` and never logged.
+storage connection string and the voiceprint keys are secrets: they are masked in
+``repr`` and never logged.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import os
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+
+from .identity import endpoints_connection
+from .sealing import Keyring, keyring
 
 HUB_MODEL_ID = "speechbrain/spkrec-ecapa-voxceleb"
 HUB_MODEL_IDS = {"ecapa": HUB_MODEL_ID, "xvector": "speechbrain/spkrec-xvect-voxceleb", "resemblyzer": "", "fusion": ""}
@@ -45,6 +49,7 @@ class Settings:
     """Runtime configuration; build it with :meth:`from_env`."""
 
     storage_connection: str = field(default=DEV_STORAGE, repr=False)
+    voiceprint_keys: str = field(default="", repr=False)
     model: str = "ecapa"
     model_source: str = ""
     model_cache: str = str(Path.home() / ".cache" / "voiceid" / "models")
@@ -88,6 +93,8 @@ class Settings:
                 values[f.name] = kind(raw)
             except ValueError as exc:
                 raise ValueError(f"{ENV_NAMES[f.name]}={raw!r} is not a valid {kind.__name__}") from exc
+        if not env.get(ENV_NAMES["storage_connection"]):  # identity-based, as on Azure: no key anywhere
+            values["storage_connection"] = endpoints_connection(env) or DEV_STORAGE
         settings = cls(**values)
         settings.validate()
         return settings
@@ -123,18 +130,24 @@ class Settings:
             raise ValueError("retention settings (VOICEID_*_RETENTION_S) are seconds, 0 or more")
         if self.host_lease_s < 2 or self.host_drain_s < 0:
             raise ValueError("VOICEID_HOST_LEASE_S must be at least 2 seconds; VOICEID_HOST_DRAIN_S 0 or more")
+        Keyring.parse(self.voiceprint_keys)  # raises naming the entry to fix, never the key
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError("VOICEID_DEVICE must be auto, cpu, cuda or cuda:N")
 
+    def keyring(self) -> Keyring:
+        """The voiceprint key-encryption keys (:mod:`shared.sealing`)."""
+        return keyring(self.voiceprint_keys)
+
     def __repr__(self) -> str:
-        shown = ", ".join(
-            f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name != "storage_connection"
-        )
-        return f"Settings(storage_connection={_mask(self.storage_connection)!r}, {shown})"
+        secret = ("storage_connection", "voiceprint_keys")
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name not in secret)
+        return (f"Settings(storage_connection={_mask(self.storage_connection)!r}, "
+                f"voiceprint_keys={self.keyring()!r}, {shown})")
 
 
 ENV_NAMES = {
     "storage_connection": "AzureWebJobsStorage",
+    "voiceprint_keys": "VOICEID_VOICEPRINT_KEYS",
     "model": "VOICEID_MODEL",
     "model_source": "VOICEID_MODEL_SOURCE",
     "model_cache": "VOICEID_MODEL_CACHE",

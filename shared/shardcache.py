@@ -98,7 +98,7 @@ class ShardCache:
             held = self._stats.get(key)
         if held is not None and etag is not None and held[0] == etag:
             return held[1], etag
-        got = gallery.storage.read(contract.GALLERY, gallery.stats_blob())
+        got = gallery.read_sealed(gallery.stats_blob())
         if got is None:
             return gallery.refresh_stats(), None
         stats = GalleryStats.from_bytes(got[0])

@@ -1,7 +1,8 @@
 """Thin access to Blob and Queue storage, with errors sorted into our two kinds.
 
 Works against Azurite (``UseDevelopmentStorage=true``) and any real account, through
-the same ``AzureWebJobsStorage`` connection string the Functions host uses.
+the same ``AzureWebJobsStorage`` connection the Functions host uses: a connection
+string, or on Azure an identity-based connection (:mod:`shared.identity`).
 Missing blobs read as ``None``; a lost optimistic-concurrency race raises
 :class:`ConcurrencyConflict`; everything the service may get over (throttling,
 timeouts, 5xx, a refused connection) raises :class:`TransientError`.
@@ -31,6 +32,7 @@ from azure.storage.queue import QueueMessage, QueueServiceClient
 
 from . import contract
 from .errors import TransientError
+from .identity import needs_token, token_credential
 
 
 RETRIES = 3  # backoffs of about 1, 3 and 5 s (plus jitter) before a call fails
@@ -89,10 +91,14 @@ class Storage:
         # The SDK's default retry waits 15 + 18 + 24 s before giving up: a poll or a function would hang
         # a minute through an outage. A few quick tries, then TransientError, and the host's own
         # back-off and message retries take over (and say so in the log).
+        # An endpoints-only string (AzureWebJobsStorage__accountName) authenticates as the app's identity.
+        credential = token_credential() if needs_token(connection_string) else None
         self.blobs = BlobServiceClient.from_connection_string(
-            connection_string, retry_policy=BlobRetry(initial_backoff=1, increment_base=2, retry_total=RETRIES))
+            connection_string, credential=credential,
+            retry_policy=BlobRetry(initial_backoff=1, increment_base=2, retry_total=RETRIES))
         self.queues = QueueServiceClient.from_connection_string(
-            connection_string, retry_policy=QueueRetry(initial_backoff=1, increment_base=2, retry_total=RETRIES))
+            connection_string, credential=credential,
+            retry_policy=QueueRetry(initial_backoff=1, increment_base=2, retry_total=RETRIES))
 
     @storage_call
     def ensure(self) -> None:

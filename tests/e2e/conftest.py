@@ -7,10 +7,12 @@ in ../shared/data; without it these tests are skipped with that reason.
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
 
+from shared import sealing
 from shared.azurite import Azurite
 from shared.client import VoiceId
 from shared.localhost.process import HostProcess
@@ -18,8 +20,12 @@ from shared.settings import Settings
 from tests.conftest import DATA, enrol_clips
 
 pytestmark = pytest.mark.e2e
-# The test host's limits are lowered so that the limit tests upload small files.
-HOST_ENV = {"VOICEID_MAX_AUDIO_BYTES": "4000000", "VOICEID_MAX_AUDIO_SECONDS": "120"}
+# The test host's limits are lowered so that the limit tests upload small files. Voiceprints are sealed
+# as in production, with a key made for this session (never a key written in the repository); the test
+# process holds it too, so that in-process galleries and the hosts these tests start open the same blobs.
+os.environ.setdefault(sealing.ENV, sealing.new_key_entry("e2e-session"))
+HOST_ENV = {"VOICEID_MAX_AUDIO_BYTES": "4000000", "VOICEID_MAX_AUDIO_SECONDS": "120",
+            sealing.ENV: os.environ[sealing.ENV]}
 
 
 def free_port() -> int:

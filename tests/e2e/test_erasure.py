@@ -19,7 +19,7 @@ import threading
 import numpy as np
 import pytest
 
-from shared import audit, contract, erasure
+from shared import audit, contract, erasure, sealing
 from shared.embedding import get_embedder
 from shared.enroll import handle_enroll
 from shared.gallery import stored_models
@@ -84,6 +84,7 @@ def sweep(client, key: str, vectors: np.ndarray) -> list[str]:
             where = f"{container.name}/{item.name}"
             got = client.storage.read(container.name, item.name)
             data = got[0] if got else b""
+            data = sealing.keyring().open(data, where) if sealing.is_sealed(data) else data
             for arr in arrays_of(item.name, data) if item.name.endswith((".npz", ".npy")) else []:
                 if arr.ndim == 2 and arr.shape[1] == unit.shape[1] and len(arr):
                     rows = arr / np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)

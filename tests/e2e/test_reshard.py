@@ -7,18 +7,21 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
 
 from shared import contract
+from shared.erasure import erase
 from shared.embedding import ModelInfo, get_embedder
 from shared.gallery import Gallery, Voiceprint, models_of, shard_of
 from shared.normalization import l2
 from shared.reshard import reshard
+from shared.settings import Settings
 from shared.storage import get_storage
 from tests.conftest import clips
-from tests.e2e.conftest import FOLDER_SPEAKERS
+from tests.e2e.conftest import FOLDER_SPEAKERS, HOST_ENV
 
 pytestmark = pytest.mark.e2e
 
@@ -89,6 +92,25 @@ def test_enrolments_during_a_reshard_are_not_lost(gallery):
     assert stop.is_set()
     reshard(gallery.storage, gallery.model.id, 4, grace_s=0, progress=False)  # the documented follow-up run
     assert set(placement(Gallery(gallery.storage, gallery.model, 2))) == ids | {vp.voiceprint_id for vp in arriving}
+
+
+def test_an_erasure_during_a_reshard_is_not_reported_as_lost(gallery, azurite):
+    """The verify step skips voiceprints of a speaker erased after the re-shard started (and only those)."""
+    ids = set(placement(gallery))
+    erased_ids = {i for i in ids if i.startswith("s-5-")}
+    settings = Settings.from_env({"AzureWebJobsStorage": azurite.connection_string, **HOST_ENV})
+
+    def erase_after_the_switch():
+        while Gallery(gallery.storage, gallery.model, 2).shard_count != 4:
+            time.sleep(0.05)
+        erase(gallery.storage, settings, "s005", actor="test")  # lands in the grace period, before verify
+
+    worker = threading.Thread(target=erase_after_the_switch)
+    worker.start()
+    report = reshard(gallery.storage, gallery.model.id, 4, grace_s=1.5, progress=False)
+    worker.join(timeout=60)
+    assert report.voiceprints == 80 and len(erased_ids) == 2
+    assert set(placement(Gallery(gallery.storage, gallery.model, 2))) == ids - erased_ids
 
 
 def test_the_cli_dry_run_changes_nothing(gallery, azurite):

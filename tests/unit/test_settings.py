@@ -40,3 +40,30 @@ def test_model_source_defaults_follow_the_chosen_model():
     assert resolve_model_source(Settings.from_env({"VOICEID_MODEL": "resemblyzer"})) == ""  # weights in the wheel
     chosen = Settings.from_env({"VOICEID_MODEL": "xvector", "VOICEID_MODEL_SOURCE": "/models/xvect"})
     assert resolve_model_source(chosen) == "/models/xvect"
+
+
+def test_identity_based_storage_settings_make_an_endpoints_only_connection():
+    """On Azure (infra/main.bicep) there is no AzureWebJobsStorage string, only the account and the identity."""
+    from shared.identity import needs_token
+
+    settings = Settings.from_env({"AzureWebJobsStorage__accountName": "voiceidacct"})
+    assert settings.storage_connection == ("BlobEndpoint=https://voiceidacct.blob.core.windows.net;"
+                                           "QueueEndpoint=https://voiceidacct.queue.core.windows.net")
+    assert needs_token(settings.storage_connection)
+    assert not needs_token("UseDevelopmentStorage=true") and not needs_token("AccountName=a;AccountKey=k")
+    assert Settings.from_env({}).storage_connection == "UseDevelopmentStorage=true"
+    with pytest.raises(ValueError, match="queueServiceUri"):
+        Settings.from_env({"AzureWebJobsStorage__blobServiceUri": "https://x.blob.core.windows.net"})
+
+
+def test_the_storage_client_authenticates_as_the_named_managed_identity(monkeypatch):
+    from azure.identity import ManagedIdentityCredential
+
+    from shared.storage import Storage
+
+    monkeypatch.setenv("AzureWebJobsStorage__credential", "managedidentity")
+    monkeypatch.setenv("AzureWebJobsStorage__clientId", "00000000-0000-0000-0000-00000000abcd")
+    conn = Settings.from_env({"AzureWebJobsStorage__accountName": "voiceidacct"}).storage_connection
+    client = Storage(conn)  # builds clients only: no token is fetched until a call
+    assert isinstance(client.blobs.credential, ManagedIdentityCredential)
+    assert client.queues.url == "https://voiceidacct.queue.core.windows.net/"

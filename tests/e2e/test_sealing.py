@@ -1,0 +1,136 @@
+"""Voiceprints at rest are sealed by the application: a reader of the storage account alone cannot use them.
+
+The session's shared gallery is checked as the host wrote it (sealed under the session key).
+Migration and rotation run on a storage account of their own: a gallery written before keys
+were set (plaintext) is sealed by ``voiceid rotate-key``, rotated to a second key, and a host
+holding only the new key still identifies a speaker.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from shared import audit, contract, sealing
+from shared.azurite import Azurite
+from shared.client import VoiceId
+from shared.embedding import ModelInfo, get_embedder
+from shared.errors import PermanentError
+from shared.gallery import Gallery, Voiceprint, stored_models, voiceprint_id
+from shared.localhost.process import HostProcess
+from shared.names import speaker_key
+from shared.pipeline import BlobInput, embed_input
+from shared.rotation import sealed_blobs
+from shared.settings import PROJECT_ROOT, Settings
+from tests.conftest import clips, enrol_clips
+from tests.e2e.conftest import FILLERS, HOST_ENV, SPLIT, free_port
+
+pytestmark = pytest.mark.e2e
+SPEAKERS = ("1688", "1998", "2033", "2414", "3005")
+
+
+def galleries(storage, keyring: sealing.Keyring) -> dict[str, list]:
+    """Every shard of every model, opened with ``keyring``."""
+    return {m: Gallery(storage, ModelInfo.from_id(m, dim=0), 4, keyring).load_all() for m in stored_models(storage)}
+
+
+def test_the_hosts_voiceprints_are_sealed_and_useless_without_the_key(enrolled, client):
+    blobs = [b for b in sealed_blobs(client.storage) if b[0] == contract.GALLERY]
+    assert len(blobs) >= 2, "expected shards and statistics in the gallery"
+    opened = galleries(client.storage, sealing.keyring())
+    rows = [s.matrix[i] for shards in opened.values() for s in shards for i in range(len(s.entries))]
+    assert len(rows) >= 10
+    for container, name in blobs:
+        raw = client.storage.read(container, name)[0]
+        assert sealing.sealed_kid(raw) == "e2e-session", f"{container}/{name} is not sealed under the session key"
+        with pytest.raises(ValueError):  # not a numpy archive to anyone without the key
+            np.load(io.BytesIO(raw), allow_pickle=False)
+        assert not any(row.astype(np.float32).tobytes()[:64] in raw for row in rows), f"a voiceprint in {name}"
+        assert b"1688" not in raw and b"speaker" not in raw, f"gallery index readable in {container}/{name}"
+    stranger = sealing.Keyring.parse(sealing.new_key_entry("other"))
+    with pytest.raises(PermanentError) as err:
+        galleries(client.storage, stranger)
+    assert err.value.code == "seal.key_missing"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, kit):
+    server = Azurite(tmp_path_factory.mktemp("seal-azurite"), free_port(), free_port(), free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def plaintext_gallery(store) -> tuple[VoiceId, dict[str, list]]:
+    """Eleven speakers written as a deployment from before VOICEID_VOICEPRINT_KEYS would have: in plaintext."""
+    settings = Settings.from_env({"AzureWebJobsStorage": store.connection_string, **HOST_ENV})
+    vid = VoiceId(settings)
+    vid.storage.ensure()
+    vps = []
+    paths = [(s, enrol_clips(s, 1)[0]) for s in SPEAKERS] + [(f"reader-{r}", SPLIT / r / "a.flac") for r in FILLERS]
+    for speaker, path in paths:
+        emb = embed_input(BlobInput("enroll", f"{speaker}/{path.name}", '"x"', path.read_bytes()), settings,
+                          min_speech_s=settings.min_speech_enroll_s)
+        vps.append(Voiceprint(voiceprint_id=voiceprint_id("enroll", f"{speaker}/{path.name}"),
+                              key=speaker_key(speaker), speaker=speaker, embedding=emb.vector))
+    plain = sealing.Keyring()
+    gallery = Gallery(vid.storage, get_embedder(settings).info, settings.shard_count, plain)
+    gallery.add_many(vps)
+    gallery.refresh_stats()
+    return vid, galleries(vid.storage, plain)
+
+
+def rotate_key(store: Azurite, keys: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "AzureWebJobsStorage": store.connection_string, sealing.ENV: keys,
+           "VOICEID_ACTOR": "ticket-seal-1"}
+    return subprocess.run([sys.executable, "-m", "shared.cli", "rotate-key", *args], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def same_gallery(a: dict[str, list], b: dict[str, list]) -> bool:
+    return a.keys() == b.keys() and all(
+        x.entries == y.entries and np.array_equal(x.matrix, y.matrix) for m in a for x, y in zip(a[m], b[m]))
+
+
+def test_rotate_key_seals_plaintext_then_moves_to_a_new_key(plaintext_gallery, store, tmp_path):
+    vid, before = plaintext_gallery
+    k1, k2 = sealing.new_key_entry("k1"), sealing.new_key_entry("k2")
+    total = len(sealed_blobs(vid.storage))
+    assert total >= 3 and all(sealing.sealed_kid(vid.storage.read(c, n)[0]) is None for c, n in sealed_blobs(vid.storage))
+
+    check = rotate_key(store, k1, "--check", "--json")
+    assert check.returncode == 1, check.stderr  # plaintext blobs are pending
+    assert json.loads(check.stdout)["found"] == {"plaintext": total}
+    migrated = rotate_key(store, k1, "--json")
+    assert migrated.returncode == 0, migrated.stderr
+    assert json.loads(migrated.stdout)["resealed"] == total
+    assert {sealing.sealed_kid(vid.storage.read(c, n)[0]) for c, n in sealed_blobs(vid.storage)} == {"k1"}
+
+    rotated = rotate_key(store, f"{k2},{k1}", "--json")  # the new key first, the old one still listed
+    assert rotated.returncode == 0, rotated.stderr
+    assert json.loads(rotated.stdout)["found"] == {"k1": total}
+    assert rotate_key(store, k2, "--check").returncode == 0  # nothing left under k1: k1 may be dropped
+    for out in (check, migrated, rotated):
+        assert k1.split(":")[1] not in out.stdout + out.stderr and k2.split(":")[1] not in out.stdout + out.stderr
+
+    assert same_gallery(galleries(vid.storage, sealing.keyring(k2)), before)  # every voiceprint intact
+    with pytest.raises(PermanentError) as err:
+        galleries(vid.storage, sealing.keyring(k1))
+    assert err.value.code == "seal.key_missing"
+    events = [e for e in audit.read(vid.storage) if e["action"] == "rotate_key"]
+    assert [e["kid"] for e in events] == ["k1", "k2"] and events[0]["actor"] == "ticket-seal-1"
+
+    host = HostProcess(store.connection_string, tmp_path / "host.log", env={**HOST_ENV, sealing.ENV: k2}).start()
+    try:
+        probe = clips("1998")[-1]
+        doc = vid.identify(probe, timeout_s=180)
+    finally:
+        assert host.stop() == 0
+    assert doc["status"] == "ok" and doc["decision"] == "1998", doc
+    assert k2.split(":")[1] not in host.log_text()
