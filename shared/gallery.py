@@ -35,7 +35,7 @@ from .embedding import ModelInfo
 from .errors import TransientError
 from .gallerystats import GalleryStats, build
 from .normalization import speaker_models
-from .sealing import Keyring
+from .sealing import Keyring, read_blob, write_blob
 from .sealing import keyring as default_keyring
 from .storage import ConcurrencyConflict, Storage
 
@@ -200,12 +200,10 @@ class Gallery:
 
     def read_sealed(self, blob: str) -> tuple[bytes, str] | None:
         """A gallery blob's plaintext and ETag (None when absent)."""
-        got = self.storage.read(contract.GALLERY, blob)
-        return None if got is None else (self.keyring.open(got[0], f"{contract.GALLERY}/{blob}"), got[1])
+        return read_blob(self.storage, self.keyring, contract.GALLERY, blob)
 
     def write_sealed(self, blob: str, data: bytes, **conditions) -> str:
-        return self.storage.write(contract.GALLERY, blob, self.keyring.seal(data, f"{contract.GALLERY}/{blob}"),
-                                  **conditions)
+        return write_blob(self.storage, self.keyring, contract.GALLERY, blob, data, **conditions)
 
     def load(self, shard: int) -> Shard:
         got = self.read_sealed(self.shard_blob(shard))

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from . import contract, faults, lockout, results
+from . import contract, faults, lockout, results, sealing
 from .errors import PermanentError
 from .gallery import Gallery, shard_of
 from .names import IdentifyTarget, parse_identify, speaker_key
@@ -62,7 +62,7 @@ def handle_identify(inp: BlobInput, settings: Settings) -> list[str]:
     buf = io.BytesIO()
     np.save(buf, emb.vector, allow_pickle=False)
     probe = probe_blob(inp.request_id)
-    storage.write(contract.MATCH_STATE, probe, settings.keyring().seal(buf.getvalue(), f"{contract.MATCH_STATE}/{probe}"))
+    sealing.write_blob(storage, settings.keyring(), contract.MATCH_STATE, probe, buf.getvalue())
     count = Gallery(storage, emb.model, settings.shard_count, settings.keyring()).shard_count
     if target.claimed is None:
         shards = tuple(range(count))

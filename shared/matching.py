@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from . import contract, faults, fanin
+from . import contract, faults, fanin, sealing
 from .embedding import ModelInfo
 from .errors import PermanentError, TransientError, VoiceIdError
 from .gallery import Gallery
@@ -67,11 +67,8 @@ def score_shard(job: MatchJob, probe: np.ndarray, prepared: PreparedShard, stats
 
 
 def _load_probe(storage: Storage, job: MatchJob, settings: Settings) -> np.ndarray | None:
-    got = storage.read(contract.MATCH_STATE, job.probe)
-    if got is None:
-        return None
-    plain = settings.keyring().open(got[0], f"{contract.MATCH_STATE}/{job.probe}")
-    return np.load(io.BytesIO(plain), allow_pickle=False)
+    got = sealing.read_blob(storage, settings.keyring(), contract.MATCH_STATE, job.probe)
+    return None if got is None else np.load(io.BytesIO(got[0]), allow_pickle=False)
 
 
 def handle_match(body: str | bytes, dequeue_count: int, max_dequeue_count: int, settings: Settings) -> None:
@@ -110,7 +107,8 @@ def _process(storage: Storage, job: MatchJob, settings: Settings) -> None:
             return
         raise PermanentError("the probe embedding of this request is missing", code="match.probe_missing",
                              hint="Upload the file again.")
-    gallery = Gallery(storage, ModelInfo.from_id(job.model_id, dim=int(probe.shape[-1])), settings.shard_count)
+    gallery = Gallery(storage, ModelInfo.from_id(job.model_id, dim=int(probe.shape[-1])), settings.shard_count,
+                      settings.keyring())
     cache = shard_cache(settings)
     stats, stats_etag = cache.stats(gallery, settings.storage_connection)
     prepared = cache.shard(gallery, job.shard, stats, stats_etag, settings.storage_connection)

@@ -102,7 +102,7 @@ The key is a secret: put it in Key Vault (or your local shell profile), never in
 examples:
   voiceid keygen k2026-11
   export VOICEID_VOICEPRINT_KEYS="$(voiceid keygen k1)"                      # a laptop
-  az keyvault secret set --vault-name VAULT --name voiceprint-keys --value "$(voiceid keygen k1)"
+  voiceid keygen k1 | az keyvault secret set --vault-name VAULT --name voiceprint-keys --file /dev/stdin
 rotation: set VOICEID_VOICEPRINT_KEYS="NEW,OLD" (new entry first) everywhere, run voiceid rotate-key,
 then drop OLD once voiceid rotate-key --check reports nothing left under it."""
 

@@ -33,12 +33,16 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
 from .errors import PermanentError
+
+if TYPE_CHECKING:
+    from .storage import Storage
 
 log = logging.getLogger(__name__)
 MAGIC = b"VIDSEAL1"
@@ -143,6 +147,17 @@ class Keyring:
         except (InvalidUnwrap, InvalidTag, KeyError, binascii.Error) as exc:
             raise PermanentError(f"{where} does not open with key '{header.get('kid')}': the blob was altered, "
                                  "moved from another path, or the key under that id changed", code="seal.damaged") from exc
+
+
+def read_blob(storage: Storage, ring: Keyring, container: str, blob: str) -> tuple[bytes, str] | None:
+    """A sealed blob's plaintext and ETag (None when absent)."""
+    got = storage.read(container, blob)
+    return None if got is None else (ring.open(got[0], f"{container}/{blob}"), got[1])
+
+
+def write_blob(storage: Storage, ring: Keyring, container: str, blob: str, data: bytes, **conditions) -> str:
+    """Seal ``data`` for ``container/blob`` and write it (``conditions``: as :meth:`Storage.write`)."""
+    return storage.write(container, blob, ring.seal(data, f"{container}/{blob}"), **conditions)
 
 
 @lru_cache(maxsize=8)

@@ -15,7 +15,10 @@ import pytest
 from shared import sealing
 from shared.azurite import Azurite
 from shared.client import VoiceId
+from shared.gallery import Voiceprint, voiceprint_id
 from shared.localhost.process import HostProcess
+from shared.names import speaker_key
+from shared.pipeline import BlobInput, embed_input
 from shared.settings import Settings
 from tests.conftest import DATA, enrol_clips
 
@@ -75,3 +78,20 @@ def enrolled(client) -> dict[str, list[dict]]:
     for doc in docs:
         by_speaker.setdefault(doc.get("speaker") or doc["blob"], []).append(doc)
     return by_speaker
+
+
+GALLERY_SPEAKERS = ("1688", "1998", "2033", "2414", "3005")
+
+
+def eleven_voiceprints(settings: Settings) -> list[Voiceprint]:
+    """One real voiceprint each of five kit speakers and the six fillers: enough speakers (ten) for the gallery
+    to calibrate itself, embedded in-process so a test can write them straight into a gallery (no host needed)."""
+    paths = [(s, enrol_clips(s, 1)[0]) for s in GALLERY_SPEAKERS] + [(f"reader-{r}", SPLIT / r / "a.flac")
+                                                                      for r in FILLERS]
+    vps = []
+    for speaker, path in paths:
+        emb = embed_input(BlobInput("enroll", f"{speaker}/{path.name}", '"x"', path.read_bytes()), settings,
+                          min_speech_s=settings.min_speech_enroll_s)
+        vps.append(Voiceprint(voiceprint_id=voiceprint_id("enroll", f"{speaker}/{path.name}"),
+                              key=speaker_key(speaker), speaker=speaker, embedding=emb.vector))
+    return vps

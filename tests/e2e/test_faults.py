@@ -20,17 +20,14 @@ from shared import audit, contract
 from shared.azurite import Azurite
 from shared.client import VoiceId
 from shared.embedding import get_embedder
-from shared.gallery import Gallery, Voiceprint, voiceprint_id
+from shared.gallery import Gallery
 from shared.localhost.process import HostProcess
-from shared.names import speaker_key
-from shared.pipeline import BlobInput, embed_input
 from shared.settings import Settings
 from tests.conftest import clips, enrol_clips
-from tests.e2e.conftest import FILLERS, HOST_ENV, SPLIT, free_port
+from tests.e2e.conftest import HOST_ENV, eleven_voiceprints, free_port
 
 pytestmark = pytest.mark.e2e
 FAULT_ENV = {**HOST_ENV, "VOICEID_HOST_LEASE_S": "6"}
-SPEAKERS = ("1688", "1998", "2033", "2414", "3005")
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +44,7 @@ def client(store) -> VoiceId:
     settings = Settings.from_env({"AzureWebJobsStorage": store.connection_string, **HOST_ENV})
     vid = VoiceId(settings)
     vid.storage.ensure()
-    vps = []
-    paths = [(s, enrol_clips(s, 1)[0]) for s in SPEAKERS] + [(f"reader-{r}", SPLIT / r / "a.flac") for r in FILLERS]
-    for speaker, path in paths:
-        emb = embed_input(BlobInput("enroll", f"{speaker}/{path.name}", '"x"', path.read_bytes()), settings,
-                          min_speech_s=settings.min_speech_enroll_s)
-        vps.append(Voiceprint(voiceprint_id=voiceprint_id("enroll", f"{speaker}/{path.name}"),
-                              key=speaker_key(speaker), speaker=speaker, embedding=emb.vector))
-    Gallery(vid.storage, get_embedder(settings).info, settings.shard_count).add_many(vps)
+    Gallery(vid.storage, get_embedder(settings).info, settings.shard_count).add_many(eleven_voiceprints(settings))
     return vid
 
 

@@ -22,17 +22,14 @@ from shared.azurite import Azurite
 from shared.client import VoiceId
 from shared.embedding import ModelInfo, get_embedder
 from shared.errors import PermanentError
-from shared.gallery import Gallery, Voiceprint, stored_models, voiceprint_id
+from shared.gallery import Gallery, stored_models
 from shared.localhost.process import HostProcess
-from shared.names import speaker_key
-from shared.pipeline import BlobInput, embed_input
 from shared.rotation import sealed_blobs
 from shared.settings import PROJECT_ROOT, Settings
-from tests.conftest import clips, enrol_clips
-from tests.e2e.conftest import FILLERS, HOST_ENV, SPLIT, free_port
+from tests.conftest import clips
+from tests.e2e.conftest import HOST_ENV, eleven_voiceprints, free_port
 
 pytestmark = pytest.mark.e2e
-SPEAKERS = ("1688", "1998", "2033", "2414", "3005")
 
 
 def galleries(storage, keyring: sealing.Keyring) -> dict[str, list]:
@@ -72,16 +69,9 @@ def plaintext_gallery(store) -> tuple[VoiceId, dict[str, list]]:
     settings = Settings.from_env({"AzureWebJobsStorage": store.connection_string, **HOST_ENV})
     vid = VoiceId(settings)
     vid.storage.ensure()
-    vps = []
-    paths = [(s, enrol_clips(s, 1)[0]) for s in SPEAKERS] + [(f"reader-{r}", SPLIT / r / "a.flac") for r in FILLERS]
-    for speaker, path in paths:
-        emb = embed_input(BlobInput("enroll", f"{speaker}/{path.name}", '"x"', path.read_bytes()), settings,
-                          min_speech_s=settings.min_speech_enroll_s)
-        vps.append(Voiceprint(voiceprint_id=voiceprint_id("enroll", f"{speaker}/{path.name}"),
-                              key=speaker_key(speaker), speaker=speaker, embedding=emb.vector))
     plain = sealing.Keyring()
     gallery = Gallery(vid.storage, get_embedder(settings).info, settings.shard_count, plain)
-    gallery.add_many(vps)
+    gallery.add_many(eleven_voiceprints(settings))
     gallery.refresh_stats()
     return vid, galleries(vid.storage, plain)
 
