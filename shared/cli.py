@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from . import contract
-from .errors import VoiceIdError
+from .errors import ConfigError, VoiceIdError
 from .evalcli import add_eval_parser
 from .opscli import add_ops_parsers
 from .settings import PROJECT_ROOT
@@ -352,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except VoiceIdError as exc:
         print(f"voiceid: {exc.message}\n  what to do: {exc.hint}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:  # a setting or argument to fix: the message names it
+        print(f"voiceid: {exc}", file=sys.stderr)
         return 2
 
 

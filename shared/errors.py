@@ -42,3 +42,7 @@ class TransientError(VoiceIdError):
     """A failure that may pass (storage, timeouts). The host retries it."""
 
     code = "transient"
+
+
+class ConfigError(ValueError):
+    """A setting or argument the product cannot run with; the message names what to fix (never a secret)."""

@@ -20,6 +20,8 @@ import os
 import re
 from collections.abc import Mapping
 
+from .errors import ConfigError
+
 PREFIX = "AzureWebJobsStorage__"
 _SECRET_PARTS = re.compile(r"(AccountKey|SharedAccessSignature|UseDevelopmentStorage)=", re.IGNORECASE)
 
@@ -32,7 +34,7 @@ def endpoints_connection(env: Mapping[str, str]) -> str | None:
     if not blob:
         return None
     if not queue:
-        raise ValueError(f"{PREFIX}blobServiceUri is set without {PREFIX}queueServiceUri; set both "
+        raise ConfigError(f"{PREFIX}blobServiceUri is set without {PREFIX}queueServiceUri; set both "
                          f"(or {PREFIX}accountName alone)")
     return f"BlobEndpoint={blob.rstrip('/')};QueueEndpoint={queue.rstrip('/')}"
 

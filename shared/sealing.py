@@ -39,7 +39,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
-from .errors import PermanentError
+from .errors import ConfigError, PermanentError
 
 if TYPE_CHECKING:
     from .storage import Storage
@@ -78,7 +78,7 @@ def _header(data: bytes) -> tuple[dict, bytes]:
 def new_key_entry(kid: str) -> str:
     """A fresh ``kid:base64key`` entry for ``VOICEID_VOICEPRINT_KEYS`` (``voiceid keygen``)."""
     if not KID.match(kid):
-        raise ValueError("a key id is 1-64 letters, digits, '.', '_' or '-'")
+        raise ConfigError("a key id is 1-64 letters, digits, '.', '_' or '-'")
     return f"{kid}:{base64.b64encode(secrets.token_bytes(32)).decode()}"
 
 
@@ -96,15 +96,15 @@ class Keyring:
         for number, entry in enumerate(p.strip() for p in text.split(",") if p.strip()):
             kid, sep, material = entry.partition(":")
             if not sep or not KID.match(kid):
-                raise ValueError(f"{ENV}: entry {number + 1} is not 'kid:base64key' (create one with voiceid keygen)")
+                raise ConfigError(f"{ENV}: entry {number + 1} is not 'kid:base64key' (create one with voiceid keygen)")
             try:
                 raw = base64.b64decode(material, validate=True)
             except binascii.Error as exc:
-                raise ValueError(f"{ENV}: the key of '{kid}' is not base64") from exc
+                raise ConfigError(f"{ENV}: the key of '{kid}' is not base64") from exc
             if len(raw) != 32:
-                raise ValueError(f"{ENV}: the key of '{kid}' is {len(raw)} bytes; AES-256 needs 32")
+                raise ConfigError(f"{ENV}: the key of '{kid}' is {len(raw)} bytes; AES-256 needs 32")
             if kid in keys:
-                raise ValueError(f"{ENV}: key id '{kid}' is listed twice")
+                raise ConfigError(f"{ENV}: key id '{kid}' is listed twice")
             keys[kid] = raw
         return cls(keys=keys, active=next(iter(keys), None))
 

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from .errors import ConfigError
 from .identity import endpoints_connection
 from .sealing import Keyring, keyring
 
@@ -92,7 +93,7 @@ class Settings:
             try:
                 values[f.name] = kind(raw)
             except ValueError as exc:
-                raise ValueError(f"{ENV_NAMES[f.name]}={raw!r} is not a valid {kind.__name__}") from exc
+                raise ConfigError(f"{ENV_NAMES[f.name]}={raw!r} is not a valid {kind.__name__}") from exc
         if not env.get(ENV_NAMES["storage_connection"]):  # identity-based, as on Azure: no key anywhere
             values["storage_connection"] = endpoints_connection(env) or DEV_STORAGE
         settings = cls(**values)
@@ -102,37 +103,37 @@ class Settings:
     def validate(self) -> None:
         """Fail early, with the variable to fix, on values the product cannot run with."""
         if self.model not in HUB_MODEL_IDS:
-            raise ValueError(f"VOICEID_MODEL must be one of {', '.join(HUB_MODEL_IDS)}")
+            raise ConfigError(f"VOICEID_MODEL must be one of {', '.join(HUB_MODEL_IDS)}")
         if self.shard_count < 1:
-            raise ValueError("VOICEID_SHARD_COUNT must be at least 1")
+            raise ConfigError("VOICEID_SHARD_COUNT must be at least 1")
         if self.shard_cache_mb < 0:
-            raise ValueError("VOICEID_SHARD_CACHE_MB must be 0 (no cache) or more")
+            raise ConfigError("VOICEID_SHARD_CACHE_MB must be 0 (no cache) or more")
         if self.stats_refresh_s < 0:
-            raise ValueError("VOICEID_STATS_REFRESH_S must be 0 (rebuild after every enrolment) or more seconds")
+            raise ConfigError("VOICEID_STATS_REFRESH_S must be 0 (rebuild after every enrolment) or more seconds")
         if self.top_k < 1:
-            raise ValueError("VOICEID_TOP_K must be at least 1")
+            raise ConfigError("VOICEID_TOP_K must be at least 1")
         if self.score_aggregation not in ("mean", "max"):
-            raise ValueError("VOICEID_SCORE_AGGREGATION must be 'mean' or 'max'")
+            raise ConfigError("VOICEID_SCORE_AGGREGATION must be 'mean' or 'max'")
         if self.channel != "mix" and not self.channel.isdigit():
-            raise ValueError("VOICEID_CHANNEL must be 'mix' or a channel number (0 = first)")
+            raise ConfigError("VOICEID_CHANNEL must be 'mix' or a channel number (0 = first)")
         if self.embed_window_s < 5:
-            raise ValueError("VOICEID_EMBED_WINDOW_S must be at least 5 seconds")
+            raise ConfigError("VOICEID_EMBED_WINDOW_S must be at least 5 seconds")
         if not 0 < self.target_far < 0.5:
-            raise ValueError("VOICEID_TARGET_FAR must be a rate between 0 and 0.5, e.g. 0.01 for 1 % false accepts")
+            raise ConfigError("VOICEID_TARGET_FAR must be a rate between 0 and 0.5, e.g. 0.01 for 1 % false accepts")
         if self.enroll_mismatch not in ("flag", "reject"):
-            raise ValueError("VOICEID_ENROLL_MISMATCH must be 'flag' or 'reject'")
+            raise ConfigError("VOICEID_ENROLL_MISMATCH must be 'flag' or 'reject'")
         if self.embed_audio not in ("full", "speech"):
-            raise ValueError("VOICEID_EMBED_AUDIO must be 'full' or 'speech'")
+            raise ConfigError("VOICEID_EMBED_AUDIO must be 'full' or 'speech'")
         if self.lockout_failures < 0 or self.lockout_window_s <= 0 or self.lockout_s <= 0:
-            raise ValueError("VOICEID_LOCKOUT_FAILURES must be 0 (off) or more; VOICEID_LOCKOUT_WINDOW_S and "
+            raise ConfigError("VOICEID_LOCKOUT_FAILURES must be 0 (off) or more; VOICEID_LOCKOUT_WINDOW_S and "
                              "VOICEID_LOCKOUT_S must be positive seconds")
         if min(self.probe_audio_retention_s, self.probe_embedding_retention_s, self.result_retention_s) < 0:
-            raise ValueError("retention settings (VOICEID_*_RETENTION_S) are seconds, 0 or more")
+            raise ConfigError("retention settings (VOICEID_*_RETENTION_S) are seconds, 0 or more")
         if self.host_lease_s < 2 or self.host_drain_s < 0:
-            raise ValueError("VOICEID_HOST_LEASE_S must be at least 2 seconds; VOICEID_HOST_DRAIN_S 0 or more")
+            raise ConfigError("VOICEID_HOST_LEASE_S must be at least 2 seconds; VOICEID_HOST_DRAIN_S 0 or more")
         Keyring.parse(self.voiceprint_keys)  # raises naming the entry to fix, never the key
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
-            raise ValueError("VOICEID_DEVICE must be auto, cpu, cuda or cuda:N")
+            raise ConfigError("VOICEID_DEVICE must be auto, cpu, cuda or cuda:N")
 
     def keyring(self) -> Keyring:
         """The voiceprint key-encryption keys (:mod:`shared.sealing`)."""

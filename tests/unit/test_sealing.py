@@ -77,3 +77,16 @@ def test_settings_repr_masks_the_keys():
     entry = sealing.new_key_entry("k1")
     shown = repr(Settings.from_env({sealing.ENV: entry}))
     assert entry.partition(":")[2] not in shown and "active='k1'" in shown
+
+
+def test_the_cli_says_what_to_fix_without_a_traceback(capsys, monkeypatch):
+    from shared.cli import main
+
+    assert main(["keygen", "bad id"]) == 2
+    monkeypatch.setenv(sealing.ENV, "garbage")
+    assert main(["rotate-key", "--check"]) == 2
+    err = capsys.readouterr().err
+    assert "a key id is 1-64 letters" in err and f"{sealing.ENV}: entry 1 is not 'kid:base64key'" in err
+    assert "Traceback" not in err
+    key = sealing.new_key_entry("k1")
+    assert main(["keygen", "k1"]) == 0 and capsys.readouterr().out.startswith("k1:") and len(key) > 40
