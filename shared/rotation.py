@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from . import contract
 from .errors import PermanentError
-from .sealing import Keyring, sealed_kid
+from .sealing import Keyring, sealed_kid, write_blob
 from .storage import ConcurrencyConflict, Storage
 
 SEALED_BLOBS = {  # container -> names of the blobs that hold biometric data
@@ -83,7 +83,7 @@ def _reseal(storage: Storage, keyring: Keyring, container: str, name: str, *, dr
         if dry or kid == keyring.active:
             return kid
         try:
-            storage.write(container, name, keyring.seal(keyring.open(got[0], where), where), if_match=got[1])
+            write_blob(storage, keyring, container, name, keyring.open(got[0], where), if_match=got[1])
             report.resealed += 1
             return kid
         except ConcurrencyConflict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -37,9 +38,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def start_azurite(where: Path, **kwargs) -> Azurite:
+    """An Azurite of a test's own, on free ports (``kwargs``: e.g. ``account=(name, key)``)."""
+    return Azurite(where, free_port(), free_port(), free_port(), **kwargs).start()
+
+
 @pytest.fixture(scope="session")
 def azurite(tmp_path_factory, kit) -> Azurite:
-    server = Azurite(tmp_path_factory.mktemp("azurite"), free_port(), free_port(), free_port()).start()
+    server = start_azurite(tmp_path_factory.mktemp("azurite"))
     yield server
     server.stop()
 

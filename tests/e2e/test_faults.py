@@ -24,7 +24,7 @@ from shared.gallery import Gallery
 from shared.localhost.process import HostProcess
 from shared.settings import Settings
 from tests.conftest import clips, enrol_clips
-from tests.e2e.conftest import HOST_ENV, eleven_voiceprints, free_port
+from tests.e2e.conftest import HOST_ENV, eleven_voiceprints, start_azurite
 
 pytestmark = pytest.mark.e2e
 FAULT_ENV = {**HOST_ENV, "VOICEID_HOST_LEASE_S": "6"}
@@ -32,7 +32,7 @@ FAULT_ENV = {**HOST_ENV, "VOICEID_HOST_LEASE_S": "6"}
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, kit):
-    server = Azurite(tmp_path_factory.mktemp("faults-azurite"), free_port(), free_port(), free_port()).start()
+    server = start_azurite(tmp_path_factory.mktemp("faults-azurite"))
     yield server
     server.stop()
 

@@ -18,13 +18,12 @@ from pathlib import Path
 import pytest
 
 from shared import contract
-from shared.azurite import Azurite
 from shared.client import VoiceId
 from shared.localhost.process import HostProcess
 from shared.settings import PROJECT_ROOT, Settings
 from tests import media
 from tests.conftest import DATA, MULTI, clips
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import start_azurite
 
 pytestmark = pytest.mark.e2e
 LONG = os.environ.get("VOICEID_TEST_LONG") == "1"
@@ -62,7 +61,7 @@ def report(name: str, figures: dict) -> None:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, kit):
     where = tmp_path_factory.mktemp("load")
-    store = Azurite(where / "azurite", free_port(), free_port(), free_port()).start()
+    store = start_azurite(where / "azurite")
     tmp = where / "host-tmp"
     tmp.mkdir()
     host = HostProcess(store.connection_string, where / "host.log", env={"TMPDIR": str(tmp)}).start()

@@ -27,7 +27,7 @@ from shared.localhost.process import HostProcess
 from shared.rotation import sealed_blobs
 from shared.settings import PROJECT_ROOT, Settings
 from tests.conftest import clips
-from tests.e2e.conftest import HOST_ENV, eleven_voiceprints, free_port
+from tests.e2e.conftest import HOST_ENV, eleven_voiceprints, start_azurite
 
 pytestmark = pytest.mark.e2e
 
@@ -58,7 +58,7 @@ def test_the_hosts_voiceprints_are_sealed_and_useless_without_the_key(enrolled, 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, kit):
-    server = Azurite(tmp_path_factory.mktemp("seal-azurite"), free_port(), free_port(), free_port()).start()
+    server = start_azurite(tmp_path_factory.mktemp("seal-azurite"))
     yield server
     server.stop()
 

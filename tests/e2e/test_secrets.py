@@ -29,7 +29,7 @@ from shared.localhost.process import HostProcess
 from shared.settings import PROJECT_ROOT, Settings
 from shared.storage import get_storage
 from tests.conftest import clips, enrol_clips
-from tests.e2e.conftest import HOST_ENV, free_port
+from tests.e2e.conftest import HOST_ENV, start_azurite
 
 pytestmark = pytest.mark.e2e
 ACCOUNT = "canaryacct"
@@ -72,8 +72,7 @@ def texts_in_storage(conn: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def canary(tmp_path_factory, kit):
     key = base64.b64encode(secrets.token_bytes(64)).decode()
-    server = Azurite(tmp_path_factory.mktemp("canary-azurite"), free_port(), free_port(), free_port(),
-                     account=(ACCOUNT, key)).start()
+    server = start_azurite(tmp_path_factory.mktemp("canary-azurite"), account=(ACCOUNT, key))
     yield server, key
     server.stop()
 
