@@ -24,6 +24,13 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def free_port() -> int:
+    """A TCP port nobody listens on now (for tests and demo hosts that run beside others)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def connection_string(blob_port: int = 10000, queue_port: int = 10001, account: str = DEV_ACCOUNT,
                       key: str = DEV_KEY) -> str:
     """Connection string for an Azurite on 127.0.0.1 with these ports (and account)."""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import contract
 from .errors import ConfigError, VoiceIdError
+from .apicli import add_api_parser
 from .evalcli import add_eval_parser
 from .opscli import add_ops_parsers
 from .settings import PROJECT_ROOT
@@ -332,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="count what would move; change nothing")
     p.add_argument("--json", action="store_true", help="print the reports as JSON (for schedulers)")
     add_ops_parsers(add)
+    add_api_parser(add)
     add_eval_parser(sub)
     return parser
 

@@ -10,6 +10,7 @@ import logging
 
 import azure.functions as func
 
+from .api import ApiRequest, ApiResponse, handle, health
 from .enroll import handle_enroll
 from .errors import PermanentError
 from .hostconfig import app_host_config
@@ -73,3 +74,30 @@ def run_retention(timer: func.TimerRequest) -> None:
 
 def run_blob_poison(msg: func.QueueMessage) -> None:
     handle_blob_poison(msg.get_body(), get_storage(Settings.from_env().storage_connection))
+
+
+def api_request(req: func.HttpRequest) -> ApiRequest:
+    """Azure's request as an :class:`ApiRequest`; result URLs are built on the URL the client used."""
+    from urllib.parse import urlsplit
+
+    url = urlsplit(req.url)
+    prefix = app_host_config().http.route_prefix
+    return ApiRequest(method=req.method.upper(), route=(req.route_params or {}).get("route", ""),
+                      base_url=f"{url.scheme}://{url.netloc}" + (f"/{prefix}" if prefix else ""),
+                      params=dict(req.params), headers={k.lower(): v for k, v in req.headers.items()},
+                      body=req.get_body() or b"")
+
+
+def http_response(answer: ApiResponse) -> func.HttpResponse:
+    return func.HttpResponse(answer.body(), status_code=answer.status, headers=answer.headers,
+                             mimetype="application/json", charset="utf-8")
+
+
+def run_http_api(req: func.HttpRequest) -> func.HttpResponse:
+    settings = Settings.from_env()
+    return http_response(handle(api_request(req), get_storage(settings.storage_connection), settings))
+
+
+def run_health(req: func.HttpRequest) -> func.HttpResponse:
+    settings = Settings.from_env()
+    return http_response(health(get_storage(settings.storage_connection), settings))

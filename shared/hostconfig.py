@@ -40,16 +40,25 @@ class BlobOptions:
 
 
 @dataclass(frozen=True)
+class HttpOptions:
+    route_prefix: str = "api"
+    max_concurrent_requests: int = 100
+    max_outstanding_requests: int = 200  # requests waiting beyond this are answered 429
+
+
+@dataclass(frozen=True)
 class HostConfig:
     queues: QueueOptions
     blobs: BlobOptions
     function_timeout_s: float
+    http: HttpOptions = HttpOptions()
 
 
 def load_host_config(path: Path) -> HostConfig:
     data = json.loads(path.read_text())
     q = data.get("extensions", {}).get("queues", {})
     b = data.get("extensions", {}).get("blobs", {})
+    h = data.get("extensions", {}).get("http", {})
     batch = int(q.get("batchSize", 16))
     return HostConfig(
         queues=QueueOptions(
@@ -65,6 +74,11 @@ def load_host_config(path: Path) -> HostConfig:
             poison_blob_threshold=int(b.get("poisonBlobThreshold", 5)),
         ),
         function_timeout_s=parse_timespan(data.get("functionTimeout"), 300.0),
+        http=HttpOptions(
+            route_prefix=str(h.get("routePrefix", "api")).strip("/"),
+            max_concurrent_requests=int(h.get("maxConcurrentRequests", 100)),
+            max_outstanding_requests=int(h.get("maxOutstandingRequests", 200)),
+        ),
     )
 
 

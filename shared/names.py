@@ -62,7 +62,20 @@ def split_trigger_name(full_name: str) -> tuple[str, str]:
     return container, blob
 
 
+def unprintable(text: str) -> str | None:
+    """The first control character, surrogate or U+FFFE/U+FFFF of ``text``, if any.
+
+    Blob listings are XML, which cannot carry them: one such blob makes Azurite fail every
+    listing of its container (and erasure lists containers). No person types them.
+    """
+    return next((ch for ch in text if unicodedata.category(ch) in ("Cc", "Cs") or ch in "\ufffe\uffff"), None)
+
+
 def _check_common(blob: str) -> list[str]:
+    bad = unprintable(blob)
+    if bad is not None:
+        raise PermanentError(f"blob name contains the control character U+{ord(bad):04X}", code="name.invalid",
+                             hint="Use printable characters only in speaker and file names.")
     if len(blob) > MAX_BLOB_CHARS:
         raise PermanentError(
             f"blob name is {len(blob)} characters long",

@@ -79,6 +79,7 @@ class Settings:
     result_retention_s: float = 30 * 86400.0
     host_lease_s: float = 60.0
     host_drain_s: float = 30.0
+    host_http_port: int = 7071
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -131,6 +132,8 @@ class Settings:
             raise ConfigError("retention settings (VOICEID_*_RETENTION_S) are seconds, 0 or more")
         if self.host_lease_s < 2 or self.host_drain_s < 0:
             raise ConfigError("VOICEID_HOST_LEASE_S must be at least 2 seconds; VOICEID_HOST_DRAIN_S 0 or more")
+        if not 0 <= self.host_http_port <= 65535:
+            raise ConfigError("VOICEID_HOST_HTTP_PORT must be a TCP port (0 turns the local HTTP API off)")
         Keyring.parse(self.voiceprint_keys)  # raises naming the entry to fix, never the key
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError("VOICEID_DEVICE must be auto, cpu, cuda or cuda:N")
@@ -177,5 +180,6 @@ ENV_NAMES = {
     "result_retention_s": "VOICEID_RESULT_RETENTION_S",
     "host_lease_s": "VOICEID_HOST_LEASE_S",
     "host_drain_s": "VOICEID_HOST_DRAIN_S",
+    "host_http_port": "VOICEID_HOST_HTTP_PORT",
 }
 _DEFAULTS = Settings()

@@ -62,10 +62,10 @@ def discover(app_root: Path) -> list[FunctionSpec]:
         module = importlib.import_module(fj.parent.name)
         main = getattr(module, config.get("entryPoint", "main"))
         params = set(inspect.signature(main).parameters)
-        names = {b["name"] for b in bindings}
+        names = {b["name"] for b in bindings if b["name"] != "$return"}  # $return is main()'s return value
         if params != names:
             raise ValueError(f"{fj}: main() parameters {sorted(params)} must equal binding names {sorted(names)}")
-        outputs = tuple(b for b in bindings if b.get("direction") == "out")
+        outputs = tuple(b for b in bindings if b.get("direction") == "out" and b["name"] != "$return")
         specs.append(FunctionSpec(name=fj.parent.name, trigger=triggers[0], outputs=outputs, main=main))
     return specs
 

@@ -10,11 +10,13 @@ import threading
 import time
 from pathlib import Path
 
+from ..functionkeys import LOCAL_HOST_ID
 from ..hostconfig import load_host_config
 from ..settings import Settings
 from ..storage import get_storage
 from .blob_listener import BlobListener
 from .functions import QueueWatcher, discover
+from .http_listener import HttpListener
 from .queue_listener import QueueListener
 from .timer_listener import TimerListener
 
@@ -31,7 +33,7 @@ def load_local_settings(app_root: Path) -> None:
 
 
 def run_host(app_root: Path, stop: threading.Event | None = None, *, warm: bool = True,
-             host_id: str = "voiceid-local") -> bool:
+             host_id: str = LOCAL_HOST_ID) -> bool:
     """Run until ``stop`` is set (or SIGINT/SIGTERM).
 
     Then no new work is taken, and work in flight gets ``VOICEID_HOST_DRAIN_S`` to finish;
@@ -50,9 +52,12 @@ def run_host(app_root: Path, stop: threading.Event | None = None, *, warm: bool 
         get_embedder(settings)
     listeners: list[BlobListener | QueueListener | TimerListener] = []
     watcher = QueueWatcher()
+    http_specs = []
     for spec in discover(app_root):
         kind = spec.trigger["type"]
-        if kind == "blobTrigger":
+        if kind == "httpTrigger":
+            http_specs.append(spec)
+        elif kind == "blobTrigger":
             listeners.append(BlobListener(
                 spec, storage, host_id=host_id, parallelism=config.blobs.max_degree_of_parallelism,
                 poison_threshold=config.blobs.poison_blob_threshold, encoding=config.queues.message_encoding,
@@ -63,8 +68,9 @@ def run_host(app_root: Path, stop: threading.Event | None = None, *, warm: bool 
             listeners.append(TimerListener(spec, storage, config.queues.message_encoding))
         else:
             log.warning("function %s: trigger %s is not served by the local host", spec.name, kind)
-        log.info("function %s: %s %s", spec.name, kind,
-                 spec.trigger.get("path") or spec.trigger.get("queueName") or spec.trigger.get("schedule"))
+        log.info("function %s: %s %s", spec.name, kind, spec.trigger.get("path") or spec.trigger.get("queueName")
+                 or spec.trigger.get("schedule") or f"/{config.http.route_prefix}/{spec.trigger.get('route', '')}")
+    http = _start_http(http_specs, storage, config, settings.host_http_port, host_id)
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -77,12 +83,28 @@ def run_host(app_root: Path, stop: threading.Event | None = None, *, warm: bool 
     stop.wait()
     watcher.wake_all()
     log.info("stopping: no new work is taken; work in flight has %.0f s to finish", settings.host_drain_s)
+    if http is not None:
+        http.stop()
     for t in threads:
         t.join(timeout=5)
     deadline = time.time() + settings.host_drain_s
-    cut = sum(lst.drain(deadline) for lst in listeners)
+    cut = sum(lst.drain(deadline) for lst in listeners) + (http.drain(deadline) if http is not None else 0)
     log.info("host stopped" + (f"; {cut} function(s) cut off, their work is delivered again" if cut else ""))
     return cut == 0
+
+
+def _start_http(specs: list, storage, config, port: int, host_id: str) -> HttpListener | None:
+    """Serve the HTTP functions on 127.0.0.1:``port``; a port in use is logged, the other triggers go on."""
+    if not specs or port == 0:
+        return None
+    try:
+        http = HttpListener(specs, storage, config.http, port, host_id).start()
+    except OSError as exc:
+        log.error("HTTP functions are not served: cannot listen on 127.0.0.1:%d (%s); "
+                  "set VOICEID_HOST_HTTP_PORT to a free port", port, exc.strerror or exc)
+        return None
+    log.info("HTTP functions listen on http://127.0.0.1:%d/%s/", port, config.http.route_prefix)
+    return http
 
 
 def _loop(listener: BlobListener | QueueListener | TimerListener, stop: threading.Event) -> None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..azurite import free_port
 from ..child import stop, wait_ready
 from ..settings import PROJECT_ROOT
 from .host import READY_LINE
@@ -18,6 +19,9 @@ class HostProcess:
     def __init__(self, connection_string: str, log_path: Path, env: dict[str, str] | None = None):
         self.env = {**os.environ, **(env or {}), "AzureWebJobsStorage": connection_string,
                     "PYTHONUNBUFFERED": "1"}
+        if not (env or {}).get("VOICEID_HOST_HTTP_PORT"):  # beside `voiceid up` or another test host
+            self.env["VOICEID_HOST_HTTP_PORT"] = str(free_port())
+        self.http_port = int(self.env["VOICEID_HOST_HTTP_PORT"])
         self.log_path = Path(log_path)
         self.process: subprocess.Popen | None = None
 
@@ -31,6 +35,11 @@ class HostProcess:
         wait_ready(self.process, lambda: READY_LINE in self.log_text(offset), what="the host",
                    log_path=self.log_path, timeout_s=timeout_s)
         return self
+
+    @property
+    def api_url(self) -> str:
+        """Where this host serves the HTTP API (``/api`` on its port)."""
+        return f"http://127.0.0.1:{self.http_port}/api"
 
     def log_text(self, offset: int = 0) -> str:
         with self.log_path.open("rb") as fh:

@@ -8,13 +8,12 @@ in ../shared/data; without it these tests are skipped with that reason.
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
 
 from shared import sealing
-from shared.azurite import Azurite
+from shared.azurite import Azurite, free_port
 from shared.client import VoiceId
 from shared.gallery import Voiceprint, voiceprint_id
 from shared.localhost.process import HostProcess
@@ -30,12 +29,6 @@ pytestmark = pytest.mark.e2e
 os.environ.setdefault(sealing.ENV, sealing.new_key_entry("e2e-session"))
 HOST_ENV = {"VOICEID_MAX_AUDIO_BYTES": "4000000", "VOICEID_MAX_AUDIO_SECONDS": "120",
             sealing.ENV: os.environ[sealing.ENV]}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_azurite(where: Path, **kwargs) -> Azurite:
