@@ -230,12 +230,18 @@ def _check_body(req: ApiRequest, settings: Settings) -> None:
 
 
 def _accepted(req: ApiRequest, storage: Storage, container: str, blob: str, kind: str) -> ApiResponse:
-    etag = storage.write(container, blob, req.body,
-                         content_type=req.headers.get("content-type") or "application/octet-stream")
+    etag = storage.write(container, blob, req.body, content_type=stored_content_type(req.headers))
     url = result_url(req.base_url, container, blob, etag)
     log.info("api: stored a %s upload (%d bytes)", kind, len(req.body))
     return ApiResponse(202, {"status": "accepted", "kind": kind, "blob": f"{container}/{blob}", "etag": etag,
                              "result": url}, {"Location": url})
+
+
+def stored_content_type(headers: dict[str, str]) -> str:
+    """The blob's Content-Type: a known audio or video type, else octet-stream (never the client's free text:
+    a ``multipart/form-data`` without boundary, echoed back by storage, breaks HTTP clients' header parsing)."""
+    ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+    return ctype if ctype in AUDIO_TYPES else "application/octet-stream"
 
 
 def result_url(base_url: str, container: str, blob: str, etag: str) -> str:

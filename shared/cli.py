@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from . import contract
@@ -34,6 +35,9 @@ EPILOG = """examples:
   voiceid delete "Ann Lee" --yes              # erase a speaker: voiceprints, enrolment audio, results
   voiceid audit --date 2026-11-24             # who enrolled, identified, verified, deleted (and when)
   voiceid results --prefix identify/          # recent results as a table
+  voiceid watch                               # follow results live as they appear
+  voiceid report --out report.html            # one HTML page: gallery, decisions, scores, DET curve
+  voiceid api key                             # the local HTTP API's function key (curl examples: api --help)
   voiceid demo                                # the whole story on real speech, then stop
   voiceid eval trials T.txt --root D --out S  # accuracy on your own recordings (EER, FAR at the op point)
 
@@ -132,18 +136,65 @@ def upload_and_wait(client, container: str, pairs: list[tuple[str, Path]], *, wa
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
-    from .table import results_table
+    from .bulk import Report, enrolled_audio, file_sha256, outcome, plan
+    from .client import ResultTimeout
 
     pairs = collect_enroll_files(Path(args.path), args.name)
-    docs = upload_and_wait(make_client(), contract.ENROLL, pairs, wait=not args.no_wait, timeout_s=args.timeout)
-    if not docs:
-        print(f"uploaded {len(pairs)} file(s); results will appear under results/enroll/")
-        return 0
-    print(results_table(docs))
-    bad = [d for d in docs if d["status"] != "ok"]
-    for d in bad:
-        print(f"{d['blob']}: {d['error']['message']} -> {d['error']['hint']}", file=sys.stderr)
-    return 1 if bad else 0
+    client = make_client()
+    hashes = {path: file_sha256(path) for _, path in _bar(pairs, "hash")}
+    items = plan(pairs, hashes, enrolled_audio(client.storage, client.settings))
+    todo = [i for i, item in enumerate(items) if not item.outcome]
+    report = Report(items, dry_run=args.dry_run)
+    if args.dry_run or args.no_wait:
+        verb = "would_enroll" if args.dry_run else "uploaded"
+        for i in todo:
+            if not args.dry_run:
+                client.upload(contract.ENROLL, items[i].blob.split("/", 1)[1], Path(items[i].file))
+            items[i] = replace(items[i], outcome=verb)
+    else:
+        etags = {i: client.upload(contract.ENROLL, items[i].blob.split("/", 1)[1], Path(items[i].file))
+                 for i in _bar(todo, "upload")}
+        for i in _bar(todo, "results"):
+            try:
+                doc = client.wait_result(contract.ENROLL, items[i].blob.split("/", 1)[1], etags[i], args.timeout)
+            except ResultTimeout:
+                doc = None
+            items[i] = outcome(items[i], doc)
+    return _enroll_summary(report, args.report)
+
+
+TABLE_ROWS = 50
+
+
+def _bar(seq, desc: str):
+    """A progress bar on stderr for runs of more than one file."""
+    from tqdm import tqdm
+
+    return tqdm(seq, desc=desc, unit="file", disable=len(seq) < 2, file=sys.stderr)
+
+
+def _enroll_summary(report, report_path: str | None) -> int:
+    """The table of failures, one summary line, the JSON report; exit 1 when anything failed."""
+    from .table import format_table
+
+    if report_path:
+        text = json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
+        if report_path == "-":
+            print(text)
+        else:
+            Path(report_path).write_text(text + "\n")
+    out = sys.stderr if report_path == "-" else sys.stdout
+    shown = report.items if len(report.items) <= TABLE_ROWS else report.failed  # a big run: only what failed
+    if shown:
+        print(format_table(("blob", "outcome", "code", "what to do"),
+                           [(i.blob, i.outcome.replace("_", " "), i.code, i.hint) for i in shown]), file=out)
+    counts = report.counts()
+    order = ("would_enroll", "uploaded", "enrolled", "skipped", "rejected", "error", "pending")
+    line = ", ".join(f"{counts[k]} {k.replace('_', ' ')}" for k in order if counts.get(k))
+    print(("dry run: " if report.dry_run else "") + (line or "nothing to do") +
+          ("; skipped = already enrolled with the same audio" if counts.get("skipped") else "") +
+          ("; results will appear under results/enroll/" if counts.get("uploaded") else ""), file=out)
+    return 1 if report.failed else 0
 
 
 def cmd_identify(args: argparse.Namespace) -> int:
@@ -180,6 +231,15 @@ def cmd_results(args: argparse.Namespace) -> int:
 
     docs = make_client().results(args.prefix, args.limit)
     print(json.dumps(docs, indent=2, ensure_ascii=False) if args.json else results_table(docs))
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from .watch import follow
+
+    storage = make_client().storage
+    for text in follow(storage, args.prefix, last=args.last, interval_s=args.interval):
+        print(text, flush=True)
     return 0
 
 
@@ -280,10 +340,17 @@ def build_parser() -> argparse.ArgumentParser:
             "PATH may be:\n  a folder of speaker folders   voices/<speaker>/<file>\n"
             "  one speaker folder            voices/ann/   (speaker = folder name, or --name)\n"
             "  one file                      ann.flac      (uploaded as enroll/ann.flac, or enroll/<name>/ann.flac)\n"
-            "exit status 1 when any file was rejected.")
+            "Safe to run again (on a schedule, or after Ctrl-C): a file whose audio is already enrolled for\n"
+            "that speaker (same sha256) is skipped, the rest are uploaded. At the end: a table of what was\n"
+            "rejected and why, and one line of counts.\n"
+            "examples:\n  voiceid enroll /data/voices --dry-run\n"
+            "  voiceid enroll /data/voices --report /var/log/voiceid/enroll-$(date +%F).json\n"
+            "exit status 1 when any file was rejected or got no result in time (the report lists them).")
     p.add_argument("path")
     p.add_argument("--name", help="speaker name for a single file or speaker folder")
     p.add_argument("--no-wait", action="store_true", help="return after the upload")
+    p.add_argument("--dry-run", action="store_true", help="say what would be enrolled and skipped; upload nothing")
+    p.add_argument("--report", metavar="FILE", help="write the outcome of every file as JSON (- for stdout)")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait per result (default 300)")
     p = add("identify", cmd_identify, "identify the speaker of FILE (or verify a --claim) and print the result",
             "exit status 0 when a result arrived with status ok (whatever the decision), 1 when it was rejected "
@@ -298,6 +365,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prefix", help="only results under this prefix, e.g. identify/ or enroll/ann/")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--json", action="store_true")
+    p = add("watch", cmd_watch, "follow results as they appear, one line each (Ctrl-C stops)",
+            "Shows the most recent results, then each new one as the pipeline writes it: time, kind,\n"
+            "status, decision (or the error code), speaker, score and file.\n"
+            "examples:\n  voiceid watch                       # everything\n"
+            "  voiceid watch --prefix identify/    # identifications and verifications only\n"
+            "  voiceid watch --last 0 | tee -a watch.log   # only what arrives from now on")
+    p.add_argument("--prefix", help="only results under this prefix, e.g. identify/ or enroll/Ann Lee/")
+    p.add_argument("--last", type=int, default=10, help="how many past results to show first (default 10)")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between polls (default 1)")
     p = add("demo", cmd_demo, "start everything, enrol and identify real speech, print the results, stop")
     p.add_argument("--audio", help="folder of speaker folders (default: ../shared/data/librispeech-multi)")
     p.add_argument("--unknown", help="folder of speaker folders never enrolled "

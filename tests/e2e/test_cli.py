@@ -61,7 +61,7 @@ def test_enroll_a_speaker_folder_with_a_bad_file_exits_1(azurite, host, tmp_path
 def test_enroll_one_file_with_name_and_no_wait(azurite, host):
     run = voiceid(azurite, "enroll", str(enrol_clips("3080", 1)[0]), "--name", "Ann Lee", "--no-wait")
     assert run.returncode == 0, run.stderr
-    assert "uploaded 1 file" in run.stdout
+    assert "1 uploaded; results will appear under results/enroll/" in run.stdout
 
 
 def test_help_teaches_with_examples(azurite):

@@ -1,0 +1,97 @@
+"""`voiceid enroll DIR` as a scheduled job runs it: dry run, report, re-runs that skip, resume after Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from shared import erasure
+from shared.settings import PROJECT_ROOT
+from tests.conftest import enrol_clips
+
+SPEAKERS = {"Bulk 2609": "2609", "Bulk 3331": "3331"}
+
+
+def voiceid(azurite, *args: str, wait: bool = True):
+    env = {**os.environ, "AzureWebJobsStorage": azurite.connection_string}
+    cmd = [sys.executable, "-m", "shared.cli", *args]
+    if not wait:
+        return subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+    return subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture
+def voices(tmp_path, client, host):
+    """Two speaker folders of two real clips each, one text file and one empty .wav."""
+    root = tmp_path / "voices"
+    for name, reader in SPEAKERS.items():
+        (root / name).mkdir(parents=True)
+        for clip in enrol_clips(reader, 2):
+            shutil.copy(clip, root / name / clip.name)
+    (root / "Bulk 2609" / "notes.wav").write_text("not audio\n" * 200)
+    (root / "Bulk 3331" / "empty.wav").write_bytes(b"")
+    yield root
+    for name in SPEAKERS:
+        erasure.erase(client.storage, client.settings, name, actor="test")
+
+
+def report_of(run) -> dict:
+    return json.loads(run.stdout)
+
+
+def test_dry_run_changes_nothing_then_reruns_skip_what_is_enrolled(azurite, client, voices):
+    dry = voiceid(azurite, "enroll", str(voices), "--dry-run", "--report", "-")
+    assert dry.returncode == 0, dry.stderr
+    assert report_of(dry)["counts"] == {"would_enroll": 6} and report_of(dry)["dry_run"] is True
+    assert not [b for b in client.storage.list("enroll") if b.name.startswith("Bulk ")]
+
+    first = voiceid(azurite, "enroll", str(voices), "--report", "-")
+    assert first.returncode == 1, first.stderr  # two files rejected
+    rep = report_of(first)
+    assert rep["counts"] == {"enrolled": 4, "rejected": 2} and rep["ok"] is False
+    codes = {os.path.basename(i["file"]): i["code"] for i in rep["items"] if i["outcome"] == "rejected"}
+    assert codes == {"notes.wav": "audio.not_audio", "empty.wav": "audio.empty"}
+    assert all(i["hint"] for i in rep["items"] if i["outcome"] == "rejected")
+    assert "4 enrolled, 2 rejected" in first.stderr
+
+    (voices / "Bulk 2609" / "notes.wav").unlink()
+    (voices / "Bulk 3331" / "empty.wav").unlink()
+    clip = next((voices / "Bulk 3331").iterdir())
+    clip.rename(clip.with_name("renamed.flac"))  # same audio under another name: still skipped
+    shutil.copy(enrol_clips("3331", 3)[2], voices / "Bulk 3331" / "new.flac")
+    again = voiceid(azurite, "enroll", str(voices), "--report", str(voices.parent / "r.json"))
+    assert again.returncode == 0, again.stdout + again.stderr
+    rep = json.loads((voices.parent / "r.json").read_text())
+    assert rep["counts"] == {"skipped": 4, "enrolled": 1}
+    assert "1 enrolled, 4 skipped" in again.stdout
+    assert [os.path.basename(i["file"]) for i in rep["items"] if i["outcome"] == "enrolled"] == ["new.flac"]
+    counts = {r["speaker"]: r["voiceprints"] for r in client.speakers()}
+    assert counts["Bulk 2609"] == 2 and counts["Bulk 3331"] == 3
+
+
+def test_a_run_cut_by_ctrl_c_is_finished_by_the_next(azurite, client, voices):
+    (voices / "Bulk 2609" / "notes.wav").unlink()
+    (voices / "Bulk 3331" / "empty.wav").unlink()
+    run = voiceid(azurite, "enroll", str(voices), wait=False)
+    deadline = time.time() + 120
+    while time.time() < deadline and not client.storage.list("results", "enroll/Bulk "):
+        time.sleep(0.1)  # cut it once the first file is enrolled, before the last one is
+    run.send_signal(signal.SIGINT)
+    assert run.wait(60) == 130
+    done = len(client.storage.list("results", "enroll/Bulk "))
+    assert 1 <= done <= 4
+    rerun = voiceid(azurite, "enroll", str(voices), "--report", "-")
+    assert rerun.returncode == 0, rerun.stderr
+    rep = report_of(rerun)
+    assert rep["counts"].get("skipped", 0) >= 1 and sum(rep["counts"].values()) == 4
+    assert rep["counts"].get("skipped", 0) + rep["counts"].get("enrolled", 0) == 4
+    counts = {r["speaker"]: r["voiceprints"] for r in client.speakers()}
+    assert counts["Bulk 2609"] == 2 and counts["Bulk 3331"] == 2  # each file once, none twice
