@@ -243,6 +243,17 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    client = make_client()
+    out = Path(args.out)
+    data = write_report(client.storage, client.settings, out, recent=args.recent)
+    print(f"wrote {out} ({sum(m['voiceprints'] for m in data.models)} voiceprints, {len(data.results)} "
+          f"identify/verify results, {'an' if data.evaluation else 'no'} evaluation); open it in a browser")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -374,6 +385,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prefix", help="only results under this prefix, e.g. identify/ or enroll/Ann Lee/")
     p.add_argument("--last", type=int, default=10, help="how many past results to show first (default 10)")
     p.add_argument("--interval", type=float, default=1.0, help="seconds between polls (default 1)")
+    p = add("report", cmd_report, "write one HTML page: gallery, decisions, score distributions, DET curve",
+            "A static page (no server, no network): the gallery per model, counts of decisions and the\n"
+            "score distributions of the newest 1,000 identify/verify results against their threshold, the\n"
+            "latest evaluation (EER, minDCF, FAR/FRR at the threshold, its DET curve; 'voiceid eval trials'\n"
+            "keeps it), and the most recent results. It names speakers: it is written readable by you only.\n"
+            "examples:\n  voiceid report --out report.html && xdg-open report.html\n"
+            "  voiceid report --out /srv/ops/voiceid-$(date +%F).html --recent 200")
+    p.add_argument("--out", default="voiceid-report.html", help="the HTML file to write (default voiceid-report.html)")
+    p.add_argument("--recent", type=int, default=50, help="how many recent results to list (default 50)")
     p = add("demo", cmd_demo, "start everything, enrol and identify real speech, print the results, stop")
     p.add_argument("--audio", help="folder of speaker folders (default: ../shared/data/librispeech-multi)")
     p.add_argument("--unknown", help="folder of speaker folders never enrolled "

@@ -109,10 +109,33 @@ def cmd_trials(args: argparse.Namespace) -> int:
     for g, r in report["per_gender"].items():
         print(format_report(f"  {g}     ", r))
     print(f"calibration: {json.dumps(report['calibration'])}")
+    report["det"] = {name: det_sample(far, frr) for name, (far, frr) in curves.items()}
     Path(f"{out}.json").write_text(json.dumps(report, indent=2))
     save_det(Path(f"{out}.det.png"), curves, Path(args.trials).stem)
     print(f"wrote {out}, {out}.json, {out}.det.png")
+    _remember(report, settings)
     return 0
+
+
+def det_sample(far: np.ndarray, frr: np.ndarray, points: int = 300) -> dict[str, list[float]]:
+    """At most ``points`` (FAR %, FRR %) pairs of a DET curve, evenly along it, ends kept (for the report)."""
+    keep = np.unique(np.linspace(0, len(far) - 1, min(points, len(far))).round().astype(int))
+    return {"far": [round(float(v), 4) for v in far[keep]], "frr": [round(float(v), 4) for v in frr[keep]]}
+
+
+def _remember(report: dict, settings: Settings) -> None:
+    """Keep the report as the deployment's latest evaluation (``voiceid report`` draws its DET curve).
+
+    Best effort: an evaluation runs offline too, so unreachable storage is a note, not a failure.
+    """
+    from .evalstore import save_evaluation
+
+    try:
+        where = save_evaluation(report, settings)
+    except Exception as exc:  # noqa: BLE001 - storage down or not configured: the files above are the result
+        print(f"note: not kept as the latest evaluation for 'voiceid report' ({type(exc).__name__})")
+        return
+    print(f"kept as the latest evaluation: gallery/{where}")
 
 
 def cmd_openset(args: argparse.Namespace) -> int:

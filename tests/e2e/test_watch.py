@@ -1,0 +1,46 @@
+"""`voiceid watch` follows results live: a new identification shows up as one aligned line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from shared.settings import PROJECT_ROOT
+from tests.conftest import clips
+
+
+def test_watch_prints_each_new_result_as_it_appears(azurite, client, enrolled):
+    env = {**os.environ, "AzureWebJobsStorage": azurite.connection_string}
+    proc = subprocess.Popen([sys.executable, "-m", "shared.cli", "watch", "--prefix", "identify/", "--last", "0",
+                             "--interval", "0.3"], cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
+    reader.start()
+    try:
+        deadline = time.time() + 60
+        while len(lines) < 2 and time.time() < deadline:
+            time.sleep(0.1)
+        assert lines[0].split() == ["time", "kind", "status", "decision", "speaker", "score", "file"]
+        assert len(lines) == 2, "--last 0 shows no past result"
+        doc = client.identify(clips("2033")[-1])
+        verdict = client.verify(clips("1998")[-1], "1998")
+        deadline = time.time() + 30
+        while len(lines) < 4 and time.time() < deadline:
+            time.sleep(0.1)
+        new = lines[2:]
+        assert len(new) == 2, new
+        assert doc["blob"].split("/", 1)[1] in new[0] and "identify" in new[0] and "2033" in new[0]
+        assert verdict["blob"].split("/", 1)[1] in new[1] and "verify" in new[1] and "accept" in new[1]
+        header = lines[0]
+        for line in new:  # live lines keep the header's columns
+            assert line.index("identify" if "identify " in line else "verify") == header.index("kind")
+            assert line[header.index("decision") - 2:header.index("decision")] == "  "
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(30)
+    assert code == 130, proc.stderr.read()
