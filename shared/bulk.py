@@ -10,15 +10,42 @@ rejected or did not get a result, so a scheduler notices.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from . import contract
 from .embedding import ModelInfo
-from .errors import PermanentError
+from .errors import ConfigError, PermanentError
 from .gallery import Gallery, stored_models
 from .names import parse_enroll, speaker_key
 from .settings import Settings
 from .storage import Storage
+
+
+AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".webm", ".mp4", ".mov", ".mkv",
+                  ".amr", ".wma", ".aif", ".aiff"}
+
+
+def collect_enroll_files(path: Path, name: str | None) -> list[tuple[str, Path]]:
+    """(blob name, file) pairs for ``voiceid enroll PATH``; see the command's help for the three shapes."""
+    if path.is_file():
+        return [(f"{name}/{path.name}" if name else path.name, path)]
+    if not path.is_dir():
+        raise ConfigError(f"{path} does not exist")
+    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    if files:
+        speaker = name or path.name
+        return [(f"{speaker}/{f.name}", f) for f in files]
+    if name:
+        raise ConfigError("--name applies to one file or one speaker folder, not a folder of speakers")
+    pairs = []
+    for folder in sorted(p for p in path.iterdir() if p.is_dir()):
+        pairs += [(f"{folder.name}/{f.name}", f) for f in sorted(folder.iterdir())
+                  if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES]
+    if not pairs:
+        raise ConfigError(f"no audio files in {path} (expected <speaker>/<file> inside it)")
+    return pairs
 
 
 @dataclass(frozen=True)
@@ -91,8 +118,6 @@ def plan(pairs: list[tuple[str, Path]], hashes: dict[Path, str], enrolled: set[t
 
 def outcome(item: Item, doc: dict | None) -> Item:
     """The item once its result document arrived (or did not: ``pending``)."""
-    from dataclasses import replace
-
     if doc is None:
         return replace(item, outcome="pending", code="result.timeout", message="no result in time",
                        hint="Is the host running? Run the same command again later: enrolled files are skipped.")
@@ -101,3 +126,37 @@ def outcome(item: Item, doc: dict | None) -> Item:
     error = doc.get("error") or {}
     return replace(item, outcome=doc["status"], code=error.get("code", ""), message=error.get("message", ""),
                    hint=error.get("hint", ""))
+
+
+def _no_bar(seq, desc: str) -> Iterable:
+    return seq
+
+
+def enroll_files(client, pairs: list[tuple[str, Path]], *, dry_run: bool = False, wait: bool = True,
+                 timeout_s: float = 300.0, progress: Callable = _no_bar) -> Report:
+    """Hash, skip what is enrolled, upload the rest, wait for their results (``client``: a
+    :class:`shared.client.VoiceId`). The Python face of ``voiceid enroll DIR``, e.g. for a timer function."""
+    from .client import ResultTimeout
+
+    hashes = {path: file_sha256(path) for _, path in progress(pairs, "hash")}
+    items = plan(pairs, hashes, enrolled_audio(client.storage, client.settings))
+    todo = [i for i, item in enumerate(items) if not item.outcome]
+    if dry_run:
+        for i in todo:
+            items[i] = replace(items[i], outcome="would_enroll")
+        return Report(items, dry_run=True)
+    etags = {i: client.upload(contract.ENROLL, _blob(items[i]), Path(items[i].file)) for i in progress(todo, "upload")}
+    for i in progress(todo, "results") if wait else ():
+        try:
+            doc = client.wait_result(contract.ENROLL, _blob(items[i]), etags[i], timeout_s)
+        except ResultTimeout:
+            doc = None
+        items[i] = outcome(items[i], doc)
+    if not wait:
+        for i in todo:
+            items[i] = replace(items[i], outcome="uploaded")
+    return Report(items)
+
+
+def _blob(item: Item) -> str:
+    return item.blob.split("/", 1)[1]

@@ -10,7 +10,6 @@ import json
 import logging
 import sys
 import threading
-from dataclasses import replace
 from pathlib import Path
 
 from . import contract
@@ -19,9 +18,6 @@ from .apicli import add_api_parser
 from .evalcli import add_eval_parser
 from .opscli import add_ops_parsers
 from .settings import PROJECT_ROOT
-
-AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".webm", ".mp4", ".mov", ".mkv",
-                  ".amr", ".wma", ".aif", ".aiff"}
 
 EPILOG = """examples:
   voiceid up                                  # Azurite + local Functions host (Ctrl-C stops both)
@@ -100,27 +96,6 @@ def _exit_now(code: int) -> None:
     os._exit(code)
 
 
-def collect_enroll_files(path: Path, name: str | None) -> list[tuple[str, Path]]:
-    """(blob name, file) pairs for ``voiceid enroll PATH``; see the command's help for the three shapes."""
-    if path.is_file():
-        return [(f"{name}/{path.name}" if name else path.name, path)]
-    if not path.is_dir():
-        raise SystemExit(f"voiceid: {path} does not exist")
-    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
-    if files:
-        speaker = name or path.name
-        return [(f"{speaker}/{f.name}", f) for f in files]
-    if name:
-        raise SystemExit("voiceid: --name applies to one file or one speaker folder, not a folder of speakers")
-    pairs = []
-    for folder in sorted(p for p in path.iterdir() if p.is_dir()):
-        pairs += [(f"{folder.name}/{f.name}", f) for f in sorted(folder.iterdir())
-                  if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES]
-    if not pairs:
-        raise SystemExit(f"voiceid: no audio files in {path} (expected <speaker>/<file> inside it)")
-    return pairs
-
-
 def upload_and_wait(client, container: str, pairs: list[tuple[str, Path]], *, wait: bool,
                     timeout_s: float) -> list[dict]:
     """Upload every file (progress bar), then wait for each result (progress bar)."""
@@ -136,30 +111,11 @@ def upload_and_wait(client, container: str, pairs: list[tuple[str, Path]], *, wa
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
-    from .bulk import Report, enrolled_audio, file_sha256, outcome, plan
-    from .client import ResultTimeout
+    from .bulk import collect_enroll_files, enroll_files
 
     pairs = collect_enroll_files(Path(args.path), args.name)
-    client = make_client()
-    hashes = {path: file_sha256(path) for _, path in _bar(pairs, "hash")}
-    items = plan(pairs, hashes, enrolled_audio(client.storage, client.settings))
-    todo = [i for i, item in enumerate(items) if not item.outcome]
-    report = Report(items, dry_run=args.dry_run)
-    if args.dry_run or args.no_wait:
-        verb = "would_enroll" if args.dry_run else "uploaded"
-        for i in todo:
-            if not args.dry_run:
-                client.upload(contract.ENROLL, items[i].blob.split("/", 1)[1], Path(items[i].file))
-            items[i] = replace(items[i], outcome=verb)
-    else:
-        etags = {i: client.upload(contract.ENROLL, items[i].blob.split("/", 1)[1], Path(items[i].file))
-                 for i in _bar(todo, "upload")}
-        for i in _bar(todo, "results"):
-            try:
-                doc = client.wait_result(contract.ENROLL, items[i].blob.split("/", 1)[1], etags[i], args.timeout)
-            except ResultTimeout:
-                doc = None
-            items[i] = outcome(items[i], doc)
+    report = enroll_files(make_client(), pairs, dry_run=args.dry_run, wait=not args.no_wait,
+                          timeout_s=args.timeout, progress=_bar)
     return _enroll_summary(report, args.report)
 
 

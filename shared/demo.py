@@ -16,7 +16,7 @@ from pathlib import Path
 from . import contract
 from .azurite import Azurite
 from .calibration import threshold_for
-from .cli import AUDIO_SUFFIXES
+from .bulk import AUDIO_SUFFIXES
 from .client import VoiceId, unique_probe_name
 from .localhost.process import HostProcess
 from .settings import PROJECT_ROOT, Settings
