@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -17,16 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from shared import contract
-from shared.azurite import Azurite
+from shared.azurite import Azurite, free_port
 from shared.client import VoiceId
 from shared.localhost.process import HostProcess
 from shared.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager

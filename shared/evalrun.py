@@ -153,28 +153,39 @@ def by_gender(trials: list[Trial], result: TrialScores, gender_of: dict[str, str
     return out
 
 
-def save_det(path: Path, curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str) -> None:
-    """A DET plot (normal-deviate axes) of one or more systems."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def det_warp(rates_percent) -> np.ndarray:
+    """Rates in percent on the DET's normal-deviate axis (clipped to 0.05-50 %)."""
     from scipy.stats import norm
 
+    return norm.ppf(np.clip(np.asarray(rates_percent, float) / 100, 5e-4, 0.5))
+
+
+def draw_det(ax, curves: dict[str, tuple], title: str = "") -> None:
+    """DET curves of one or more systems on normal-deviate axes, ticks in percent."""
     ticks = [0.1, 0.5, 1, 2, 5, 10, 20, 40]
-    fig, ax = plt.subplots(figsize=(5, 5))
     for name, (far, frr) in curves.items():
-        clip = lambda v: norm.ppf(np.clip(v / 100, 5e-4, 0.5))  # noqa: E731
-        ax.plot(clip(far), clip(frr), label=name)
-    pos = norm.ppf(np.array(ticks) / 100)
+        ax.plot(det_warp(far), det_warp(frr), label=name)
+    pos = det_warp(ticks)
     ax.set_xticks(pos, [str(t) for t in ticks])
     ax.set_yticks(pos, [str(t) for t in ticks])
     ax.set_xlim(pos[0], pos[-1])
     ax.set_ylim(pos[0], pos[-1])
     ax.set_xlabel("false-accept rate (%)")
     ax.set_ylabel("false-reject rate (%)")
-    ax.set_title(title)
+    if title:
+        ax.set_title(title)
     ax.grid(True, alpha=0.3)
+
+
+def save_det(path: Path, curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str) -> None:
+    """A DET plot (normal-deviate axes) of one or more systems."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    draw_det(ax, curves, title)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -134,31 +134,21 @@ def det_svg(evaluation: dict) -> str | None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
-    from scipy.stats import norm
+
+    from .evalrun import det_warp, draw_det
 
     curves = evaluation.get("det") or {}
     if not curves:
         return None
-    ticks = [0.1, 0.5, 1, 2, 5, 10, 20, 40]
-    warp = lambda v: norm.ppf(np.clip(np.asarray(v, float) / 100, 5e-4, 0.5))  # noqa: E731
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    for name, pts in curves.items():
-        ax.plot(warp(pts["far"]), warp(pts["frr"]), label=name)
+    draw_det(ax, {name: (pts["far"], pts["frr"]) for name, pts in curves.items()})
     product = evaluation.get("product") or {}
     if product.get("eer") is not None:
-        ax.plot(warp(product["eer"]), warp(product["eer"]), "o", color="black", label=f"EER {product['eer']:.2f} %")
+        ax.plot(det_warp(product["eer"]), det_warp(product["eer"]), "o", color="black",
+                label=f"EER {product['eer']:.2f} %")
     op = product.get("at_threshold") or {}
     if op.get("far") is not None:
-        ax.plot(warp(op["far"]), warp(op["frr"]), "s", color="red", label="operating point")
-    pos = norm.ppf(np.array(ticks) / 100)
-    ax.set_xticks(pos, [str(t) for t in ticks])
-    ax.set_yticks(pos, [str(t) for t in ticks])
-    ax.set_xlim(pos[0], pos[-1])
-    ax.set_ylim(pos[0], pos[-1])
-    ax.set_xlabel("false-accept rate (%)")
-    ax.set_ylabel("false-reject rate (%)")
-    ax.grid(True, alpha=0.3)
+        ax.plot(det_warp(op["far"]), det_warp(op["frr"]), "s", color="red", label="operating point")
     ax.legend(fontsize=8)
     return _svg(fig)
 
