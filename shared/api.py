@@ -24,7 +24,7 @@ from urllib.parse import quote, urlencode
 from . import contract
 from .embedding import ModelInfo
 from .errors import PermanentError, TransientError, VoiceIdError
-from .gallery import Gallery, stored_models
+from .gallery import Gallery, shard_of, stored_models
 from .names import MAX_SPEAKER_CHARS, parse_enroll, parse_identify, speaker_key, unprintable
 from .settings import Settings
 from .storage import Storage
@@ -124,12 +124,7 @@ def _entries(storage: Storage, settings: Settings, key: str | None = None) -> li
     """(model id, index entry) of every voiceprint (of ``key`` only: the speaker's shard alone is read)."""
     out = []
     for model_id, gallery in _galleries(storage, settings):
-        if key is None:
-            shards = gallery.load_all()
-        else:
-            from .gallery import shard_of
-
-            shards = [gallery.load(shard_of(key, gallery.shard_count))]
+        shards = gallery.load_all() if key is None else [gallery.load(shard_of(key, gallery.shard_count))]
         out += [(model_id, e) for sh in shards for e in sh.entries if key is None or e["key"] == key]
     return out
 

@@ -17,6 +17,7 @@ from .errors import ConfigError, VoiceIdError
 from .apicli import add_api_parser
 from .evalcli import add_eval_parser
 from .opscli import add_ops_parsers
+from .viewcli import add_view_parsers
 from .settings import PROJECT_ROOT
 
 EPILOG = """examples:
@@ -190,26 +191,6 @@ def cmd_results(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_watch(args: argparse.Namespace) -> int:
-    from .watch import follow
-
-    storage = make_client().storage
-    for text in follow(storage, args.prefix, last=args.last, interval_s=args.interval):
-        print(text, flush=True)
-    return 0
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    from .report import write_report
-
-    client = make_client()
-    out = Path(args.out)
-    data = write_report(client.storage, client.settings, out, recent=args.recent)
-    print(f"wrote {out} ({sum(m['voiceprints'] for m in data.models)} voiceprints, {len(data.results)} "
-          f"identify/verify results, {'an' if data.evaluation else 'no'} evaluation); open it in a browser")
-    return 0
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -332,24 +313,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prefix", help="only results under this prefix, e.g. identify/ or enroll/ann/")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--json", action="store_true")
-    p = add("watch", cmd_watch, "follow results as they appear, one line each (Ctrl-C stops)",
-            "Shows the most recent results, then each new one as the pipeline writes it: time, kind,\n"
-            "status, decision (or the error code), speaker, score and file.\n"
-            "examples:\n  voiceid watch                       # everything\n"
-            "  voiceid watch --prefix identify/    # identifications and verifications only\n"
-            "  voiceid watch --last 0 | tee -a watch.log   # only what arrives from now on")
-    p.add_argument("--prefix", help="only results under this prefix, e.g. identify/ or enroll/Ann Lee/")
-    p.add_argument("--last", type=int, default=10, help="how many past results to show first (default 10)")
-    p.add_argument("--interval", type=float, default=1.0, help="seconds between polls (default 1)")
-    p = add("report", cmd_report, "write one HTML page: gallery, decisions, score distributions, DET curve",
-            "A static page (no server, no network): the gallery per model, counts of decisions and the\n"
-            "score distributions of the newest 1,000 identify/verify results against their threshold, the\n"
-            "latest evaluation (EER, minDCF, FAR/FRR at the threshold, its DET curve; 'voiceid eval trials'\n"
-            "keeps it), and the most recent results. It names speakers: it is written readable by you only.\n"
-            "examples:\n  voiceid report --out report.html && xdg-open report.html\n"
-            "  voiceid report --out /srv/ops/voiceid-$(date +%F).html --recent 200")
-    p.add_argument("--out", default="voiceid-report.html", help="the HTML file to write (default voiceid-report.html)")
-    p.add_argument("--recent", type=int, default=50, help="how many recent results to list (default 50)")
     p = add("demo", cmd_demo, "start everything, enrol and identify real speech, print the results, stop")
     p.add_argument("--audio", help="folder of speaker folders (default: ../shared/data/librispeech-multi)")
     p.add_argument("--unknown", help="folder of speaker folders never enrolled "
@@ -386,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the reports as JSON (for schedulers)")
     add_ops_parsers(add)
     add_api_parser(add)
+    add_view_parsers(add)
     add_eval_parser(sub)
     return parser
 

@@ -16,7 +16,7 @@ import time
 
 from azure.core.exceptions import ResourceExistsError
 
-from .storage import Storage
+from .storage import ConcurrencyConflict, Storage
 
 SECRETS = "azure-webjobs-secrets"
 LOCAL_HOST_ID = "voiceid-local"
@@ -60,7 +60,7 @@ class FunctionKeys:
             pass
         try:
             self.storage.write_json(SECRETS, blob, make, if_none_match=True)
-        except Exception:  # another host made them first: use theirs
+        except ConcurrencyConflict:  # another host made them first: use theirs
             pass
         return self.storage.read_json(SECRETS, blob) or make
 

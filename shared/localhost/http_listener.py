@@ -183,7 +183,8 @@ def _handler(listener: HttpListener) -> type[BaseHTTPRequestHandler]:
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
                 body = self._read_chunked(limit)
             else:
-                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.headers.get("Content-Length") or "0"
+                length = int(raw) if raw.isdigit() else limit + 1  # unreadable length: refuse, never guess
                 if length > limit:
                     return None
                 body = self.rfile.read(length) if length > 0 else b""
