@@ -22,9 +22,8 @@ from datetime import datetime, timezone
 from urllib.parse import quote, urlencode
 
 from . import contract
-from .embedding import ModelInfo
 from .errors import PermanentError, TransientError, VoiceIdError
-from .gallery import Gallery, shard_of, stored_models
+from .gallery import shard_of, stored_galleries
 from .names import MAX_SPEAKER_CHARS, parse_enroll, parse_identify, speaker_key, unprintable
 from .settings import Settings
 from .storage import Storage
@@ -115,17 +114,12 @@ def _dispatch(req: ApiRequest, storage: Storage, settings: Settings) -> ApiRespo
 
 # ---- speakers ------------------------------------------------------------------------------------------------
 
-def _galleries(storage: Storage, settings: Settings) -> list[tuple[str, Gallery]]:
-    return [(m, Gallery(storage, ModelInfo.from_id(m, dim=0), settings.shard_count, settings.keyring()))
-            for m in stored_models(storage)]
-
-
 def _entries(storage: Storage, settings: Settings, key: str | None = None) -> list[tuple[str, dict]]:
     """(model id, index entry) of every voiceprint (of ``key`` only: the speaker's shard alone is read)."""
     out = []
-    for model_id, gallery in _galleries(storage, settings):
+    for gallery in stored_galleries(storage, settings.shard_count, settings.keyring()):
         shards = gallery.load_all() if key is None else [gallery.load(shard_of(key, gallery.shard_count))]
-        out += [(model_id, e) for sh in shards for e in sh.entries if key is None or e["key"] == key]
+        out += [(gallery.model.id, e) for sh in shards for e in sh.entries if key is None or e["key"] == key]
     return out
 
 

@@ -15,9 +15,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from . import contract
-from .embedding import ModelInfo
 from .errors import ConfigError, PermanentError
-from .gallery import Gallery, stored_models
+from .gallery import stored_galleries
 from .names import parse_enroll, speaker_key
 from .settings import Settings
 from .storage import Storage
@@ -94,8 +93,7 @@ def file_sha256(path: Path) -> str:
 def enrolled_audio(storage: Storage, settings: Settings) -> set[tuple[str, str]]:
     """(speaker key, audio sha256) of every voiceprint in the gallery, over every stored model."""
     seen = set()
-    for model_id in stored_models(storage):
-        gallery = Gallery(storage, ModelInfo.from_id(model_id, dim=0), settings.shard_count, settings.keyring())
+    for gallery in stored_galleries(storage, settings.shard_count, settings.keyring()):
         seen |= {(e["key"], e.get("sha256", "")) for sh in gallery.load_all() for e in sh.entries}
     return seen
 

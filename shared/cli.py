@@ -51,15 +51,13 @@ def _setup_logging(verbose: bool) -> None:
 
 def make_client():
     """A client for AzureWebJobsStorage; a local endpoint that is not listening fails at once, with what to do."""
-    from urllib.parse import urlparse
-
-    from .azurite import port_open
+    from .azurite import local_endpoint_down
     from .client import VoiceId
 
     client = VoiceId()
-    url = urlparse(client.storage.blobs.url)
-    if url.hostname in ("127.0.0.1", "localhost") and not port_open(url.port or 80, url.hostname):
-        raise SystemExit(f"voiceid: nothing listens on {url.hostname}:{url.port} (Azurite). "
+    down = local_endpoint_down(client.storage.blobs.url)
+    if down:
+        raise SystemExit(f"voiceid: nothing listens on {down} (Azurite). "
                          "Start it and the host with 'voiceid up' in another terminal, or set AzureWebJobsStorage.")
     return client
 

@@ -15,8 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import contract
-from .embedding import ModelInfo
-from .gallery import Gallery, stored_models
+from .gallery import stored_galleries
 from .settings import Settings
 from .storage import Storage, get_storage
 
@@ -72,9 +71,8 @@ class VoiceId:
     def speakers(self) -> list[dict]:
         """Enrolled speakers of every model in the gallery, with voiceprint counts."""
         rows = []
-        for model_id in stored_models(self.storage):
-            gallery = Gallery(self.storage, ModelInfo.from_id(model_id, dim=0), self.settings.shard_count, self.settings.keyring())
-            rows += [{**row, "model_id": model_id} for row in gallery.speakers()]
+        for gallery in stored_galleries(self.storage, self.settings.shard_count, self.settings.keyring()):
+            rows += [{**row, "model_id": gallery.model.id} for row in gallery.speakers()]
         return rows
 
     def results(self, prefix: str | None = None, limit: int = 50) -> list[dict]:

@@ -37,7 +37,7 @@ from datetime import datetime
 from . import audit, contract
 from .embedding import ModelInfo
 from .errors import PermanentError
-from .gallery import Gallery, stored_models
+from .gallery import stored_galleries
 from .names import parse_enroll, speaker_key
 from .records import MatchJob, ShardPartial
 from .settings import Settings
@@ -103,8 +103,8 @@ def erase(storage: Storage, settings: Settings, speaker: str, *, actor: str) -> 
 def remove_voiceprints(storage: Storage, settings: Settings, key: str) -> tuple[int, list[str]]:
     """Drop the key's voiceprints from every shard of every model; rebuild the statistics of those touched."""
     removed, touched = 0, []
-    for model_id in stored_models(storage):
-        gallery = Gallery(storage, ModelInfo.from_id(model_id, dim=0), settings.shard_count, settings.keyring())
+    for gallery in stored_galleries(storage, settings.shard_count, settings.keyring()):
+        model_id = gallery.model.id
         count = 0
         for number in gallery.shard_numbers():
             ids = {e["voiceprint_id"] for e in gallery.load(number).entries if e["key"] == key}

@@ -17,12 +17,11 @@ LATEST = PREFIX + "latest.json"
 
 
 def save_evaluation(report: dict, settings: Settings) -> str:
-    from .azurite import port_open
-    from urllib.parse import urlparse
+    """Write the report as ``evaluations/<stamp>.json`` and ``latest.json``; returns the first name."""
+    from .azurite import local_endpoint_down
 
     storage = get_storage(settings.storage_connection)
-    url = urlparse(storage.blobs.url)
-    if url.hostname in ("127.0.0.1", "localhost") and not port_open(url.port or 80, url.hostname):
+    if local_endpoint_down(storage.blobs.url):
         raise ConnectionError("local storage is not running")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     doc = {**report, "evaluated_at": stamp}

@@ -289,6 +289,11 @@ def stored_models(storage: Storage) -> list[str]:
     return sorted(p.replace("/", "@", 1) for p in prefixes)
 
 
+def stored_galleries(storage: Storage, shard_count: int, keyring: Keyring | None = None) -> list[Gallery]:
+    """A reader of every stored model's gallery (dimension unknown until a shard is read)."""
+    return [Gallery(storage, ModelInfo.from_id(m, dim=0), shard_count, keyring) for m in stored_models(storage)]
+
+
 def models_of(shards: list[Shard], dim: int) -> tuple[list[str], np.ndarray]:
     """One model (normalised mean of the voiceprints) per enrolled speaker key, over ``shards``.
 

@@ -18,9 +18,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from . import contract
-from .embedding import ModelInfo
 from .evalstore import latest_evaluation
-from .gallery import Gallery, stored_models
+from .gallery import stored_galleries
 from .settings import Settings
 from .storage import Storage
 from .table import result_row
@@ -51,11 +50,10 @@ def gather(storage: Storage, settings: Settings, *, recent: int = 50, window: in
     """Read the gallery, the newest ``window`` identify results and the latest evaluation."""
     data = ReportData(generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                       account=urlparse(storage.blobs.url).netloc, recent=recent)
-    for model_id in stored_models(storage):
-        gallery = Gallery(storage, ModelInfo.from_id(model_id, dim=0), settings.shard_count, settings.keyring())
+    for gallery in stored_galleries(storage, settings.shard_count, settings.keyring()):
         entries = [e for sh in gallery.load_all() for e in sh.entries]
         unique = {e["voiceprint_id"]: e for e in entries}
-        data.models.append({"model_id": model_id, "speakers": len({e["key"] for e in unique.values()}),
+        data.models.append({"model_id": gallery.model.id, "speakers": len({e["key"] for e in unique.values()}),
                             "voiceprints": len(unique), "shards": gallery.shard_count,
                             "net_speech_h": round(sum(float(e.get("net_speech_s", 0)) for e in unique.values())
                                                   / 3600, 2)})
