@@ -16,7 +16,7 @@ from shared import erasure
 from shared.settings import PROJECT_ROOT
 from tests.conftest import enrol_clips
 
-SPEAKERS = {"Bulk 2609": "2609", "Bulk 3331": "3331"}
+READERS = ("2609", "3331")
 
 
 def voiceid(azurite, *args: str, wait: bool = True):
@@ -29,17 +29,25 @@ def voiceid(azurite, *args: str, wait: bool = True):
 
 
 @pytest.fixture
-def voices(tmp_path, client, host):
-    """Two speaker folders of two real clips each, one text file and one empty .wav."""
-    root = tmp_path / "voices"
-    for name, reader in SPEAKERS.items():
-        (root / name).mkdir(parents=True)
-        for clip in enrol_clips(reader, 2):
-            shutil.copy(clip, root / name / clip.name)
-    (root / "Bulk 2609" / "notes.wav").write_text("not audio\n" * 200)
-    (root / "Bulk 3331" / "empty.wav").write_bytes(b"")
-    yield root
-    for name in SPEAKERS:
+def make_voices(tmp_path, client, host):
+    """Two speaker folders ``<prefix> 2609`` and ``<prefix> 3331`` of two real clips each, one text file and one
+    empty .wav. Each test takes its own prefix: an erasure's tombstone has one-second resolution, so a speaker
+    erased by one test and enrolled again by the next within that second would be discarded as erased in flight."""
+    made = []
+
+    def make(prefix: str):
+        root = tmp_path / prefix
+        for reader in READERS:
+            (root / f"{prefix} {reader}").mkdir(parents=True)
+            for clip in enrol_clips(reader, 2):
+                shutil.copy(clip, root / f"{prefix} {reader}" / clip.name)
+            made.append(f"{prefix} {reader}")
+        (root / f"{prefix} 2609" / "notes.wav").write_text("not audio\n" * 200)
+        (root / f"{prefix} 3331" / "empty.wav").write_bytes(b"")
+        return root
+
+    yield make
+    for name in made:
         erasure.erase(client.storage, client.settings, name, actor="test")
 
 
@@ -47,7 +55,8 @@ def report_of(run) -> dict:
     return json.loads(run.stdout)
 
 
-def test_dry_run_changes_nothing_then_reruns_skip_what_is_enrolled(azurite, client, voices):
+def test_dry_run_changes_nothing_then_reruns_skip_what_is_enrolled(azurite, client, make_voices):
+    voices = make_voices("Bulk")
     dry = voiceid(azurite, "enroll", str(voices), "--dry-run", "--report", "-")
     assert dry.returncode == 0, dry.stderr
     assert report_of(dry)["counts"] == {"would_enroll": 6} and report_of(dry)["dry_run"] is True
@@ -77,16 +86,17 @@ def test_dry_run_changes_nothing_then_reruns_skip_what_is_enrolled(azurite, clie
     assert counts["Bulk 2609"] == 2 and counts["Bulk 3331"] == 3
 
 
-def test_a_run_cut_by_ctrl_c_is_finished_by_the_next(azurite, client, voices):
-    (voices / "Bulk 2609" / "notes.wav").unlink()
-    (voices / "Bulk 3331" / "empty.wav").unlink()
+def test_a_run_cut_by_ctrl_c_is_finished_by_the_next(azurite, client, make_voices):
+    voices = make_voices("Resume")
+    (voices / "Resume 2609" / "notes.wav").unlink()
+    (voices / "Resume 3331" / "empty.wav").unlink()
     run = voiceid(azurite, "enroll", str(voices), wait=False)
     deadline = time.time() + 120
-    while time.time() < deadline and not client.storage.list("results", "enroll/Bulk "):
+    while time.time() < deadline and not client.storage.list("results", "enroll/Resume "):
         time.sleep(0.1)  # cut it once the first file is enrolled, before the last one is
     run.send_signal(signal.SIGINT)
     assert run.wait(60) == 130
-    done = len(client.storage.list("results", "enroll/Bulk "))
+    done = len(client.storage.list("results", "enroll/Resume "))
     assert 1 <= done <= 4
     rerun = voiceid(azurite, "enroll", str(voices), "--report", "-")
     assert rerun.returncode == 0, rerun.stderr
@@ -94,4 +104,4 @@ def test_a_run_cut_by_ctrl_c_is_finished_by_the_next(azurite, client, voices):
     assert rep["counts"].get("skipped", 0) >= 1 and sum(rep["counts"].values()) == 4
     assert rep["counts"].get("skipped", 0) + rep["counts"].get("enrolled", 0) == 4
     counts = {r["speaker"]: r["voiceprints"] for r in client.speakers()}
-    assert counts["Bulk 2609"] == 2 and counts["Bulk 3331"] == 2  # each file once, none twice
+    assert counts["Resume 2609"] == 2 and counts["Resume 3331"] == 2  # each file once, none twice
