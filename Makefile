@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 AUDIO  ?=
 UNKNOWN ?=
 
-.PHONY: help install demo test test-long lint unit e2e up clean
+.PHONY: help install demo test test-long lint unit e2e up clean requirements
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -17,7 +17,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet -e ".[ge2e,eval]"
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -27,12 +27,16 @@ node_modules/.installed: package.json package-lock.json
 demo: install  ## start Azurite + host, enrol and identify real speech, print results, stop (AUDIO=DIR to use your own)
 	$(BIN)/voiceid demo $(if $(AUDIO),--audio "$(AUDIO)") $(if $(UNKNOWN),--unknown "$(UNKNOWN)")
 
-test: install  ## ruff + the whole pytest suite (unit and end-to-end); what CI runs
+test: install  ## ruff, the import layers (lint-imports) and the whole pytest suite (unit and end-to-end); what CI runs
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 test-long: install  ## the full-size load and flood tests (500+200 uploads, 1,000 bad ones; about 15 min)
 	VOICEID_TEST_LONG=1 $(BIN)/python -m pytest tests/e2e/test_load.py -s
+
+requirements:  ## regenerate requirements.txt from pyproject.toml (the one list of pins)
+	$(BIN)/python -m shared.ops.requirements > requirements.txt
 
 unit: install  ## only the fast unit tests
 	$(BIN)/python -m pytest tests/unit

@@ -30,14 +30,14 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import KIT, TRIALS, machine
-from shared import evaluation
-from shared.calibration import threshold_for
-from shared.embedcache import EmbeddingCache
-from shared.embedding import get_embedder
-from shared.evalrun import embed_all, read_openset, read_trials, score_openset, score_trials
-from shared.gallerystats import Params
-from shared.pocbaseline import POC_THRESHOLD, baseline_settings, poc_cosine
-from shared.settings import Settings
+from shared.evaluation import metrics as evaluation
+from shared.scoring.calibration import threshold_for
+from shared.evaluation.embedcache import EmbeddingCache
+from shared.embedding.embedder import get_embedder
+from shared.evaluation.trials import embed_all, read_openset, read_trials, score_openset, score_trials
+from shared.scoring.stats import Params
+from shared.evaluation.pocbaseline import POC_THRESHOLD, baseline_settings, poc_cosine
+from shared.core.settings import Settings
 
 CORPORA = ["hyke-telephone", "librispeech-multi", "librispeech-single", "fsdd-digits"]
 GRID = [Params(top_n=n, drop=d) for n, d in itertools.product((10, 20, 50, 100, 200), (0, 1))]

@@ -3,7 +3,7 @@
 Speakers with several clips are enrolled with their first ``--enrol`` clips (one
 voiceprint each, as the gallery stores them); every other clip is a probe, scored
 against every enrolled speaker through the match worker's own stage-2 code
-(``shared.matching.full_scores``) with ``mean`` (the normalised mean of the speaker's
+(``shared.scoring.probe.full_scores``) with ``mean`` (the normalised mean of the speaker's
 voiceprints) and ``max`` (their best single voiceprint). Gallery statistics come from
 the enrolled speakers, as in a deployment.
 
@@ -19,17 +19,17 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import KIT, machine
-from shared import evaluation
-from shared.calibration import threshold_for
-from shared.embedcache import EmbeddingCache
-from shared.embedding import get_embedder
-from shared.evalrun import embed_all
-from shared.gallery import Shard
-from shared.gallerystats import build
-from shared.matching import full_scores
-from shared.normalization import speaker_models
-from shared.settings import Settings
-from shared.shardcache import PreparedShard
+from shared.evaluation import metrics as evaluation
+from shared.scoring.calibration import threshold_for
+from shared.evaluation.embedcache import EmbeddingCache
+from shared.embedding.embedder import get_embedder
+from shared.evaluation.trials import embed_all
+from shared.gallery.shards import Shard
+from shared.scoring.stats import build
+from shared.scoring.probe import full_scores
+from shared.scoring.normalization import speaker_models
+from shared.core.settings import Settings
+from shared.gallery.cache import PreparedShard
 
 CORPORA = ("librispeech-multi", "hyke-telephone", "fsdd-digits")
 

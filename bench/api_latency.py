@@ -23,10 +23,10 @@ import requests
 
 from bench.common import KIT, machine
 from bench.live import live_stack, percentile, wait_fast
-from shared import contract
-from shared.bulk import enroll_files
-from shared.client import unique_probe_name
-from shared.functionkeys import FunctionKeys
+from shared.core import contract
+from shared.client.bulk import enroll_files
+from shared.client.voiceid import unique_probe_name
+from shared.localhost.functionkeys import FunctionKeys
 SPEAKERS = ("1688", "1998", "2033", "2414", "3005")
 MULTI = KIT / "librispeech-multi"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.audio import decode
-from shared.settings import PROJECT_ROOT
-from shared.vad import Speech, detect_speech
+from shared.audio.decode import decode
+from shared.core.paths import PROJECT_ROOT
+from shared.audio.vad import Speech, detect_speech
 
 KIT = PROJECT_ROOT.parent / "shared" / "data"
 TRIALS = KIT / "trials"

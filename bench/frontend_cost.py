@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 from bench.common import KIT, machine
-from shared.audio import decode
-from shared.embedding import get_embedder
-from shared.settings import Settings
-from shared.vad import detect_speech
+from shared.audio.decode import decode
+from shared.embedding.embedder import get_embedder
+from shared.core.settings import Settings
+from shared.audio.vad import detect_speech
 from tests.media import ffmpeg, make
 
 REPEATS = 5

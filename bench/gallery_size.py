@@ -30,12 +30,12 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import KIT, TRIALS, machine
-from shared.calibration import threshold_for
-from shared.embedcache import EmbeddingCache
-from shared.embedding import get_embedder
-from shared.evalrun import embed_all, read_trials
-from shared.gallerystats import COHORT_DIR, MIN_GALLERY_SPEAKERS, TRUSTED_FROM, build, shipped_cohort
-from shared.settings import Settings
+from shared.scoring.calibration import threshold_for
+from shared.evaluation.embedcache import EmbeddingCache
+from shared.embedding.embedder import get_embedder
+from shared.evaluation.trials import embed_all, read_trials
+from shared.scoring.stats import COHORT_DIR, MIN_GALLERY_SPEAKERS, TRUSTED_FROM, build, shipped_cohort
+from shared.core.settings import Settings
 
 CORPORA = {"hyke-telephone": "hyke-telephone", "librispeech-multi": "librispeech-multi",
            "librispeech-single": "librispeech-single"}  # trial list -> cohort key prefix to leave out
@@ -66,7 +66,7 @@ def impostor_scores_of_draw(enrolled: list[str], spk: dict[str, list[str]], vec:
 
 
 def write_margins(corpora: dict, model_id: str, threshold: float, target_far: float, draws: int) -> Path:
-    """The measured cold-start margin per gallery size, for :func:`shared.gallerystats.cold_start_margin`."""
+    """The measured cold-start margin per gallery size, for :func:`shared.scoring.stats.cold_start_margin`."""
     margins = {}
     for n in sorted({int(n) for rows in corpora.values() for n in rows}):
         if n >= TRUSTED_FROM:

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.audio import decode
-from shared.embedding import get_embedder
-from shared.settings import PROJECT_ROOT, Settings
+from shared.audio.decode import decode
+from shared.embedding.embedder import get_embedder
+from shared.core.paths import PROJECT_ROOT
+from shared.core.settings import Settings
 
 DEFAULT_TRIALS = PROJECT_ROOT.parent / "shared" / "data" / "trials" / "openset-librispeech.json"
 

@@ -33,13 +33,14 @@ import numpy as np
 
 from bench.common import KIT, decoded, machine
 from bench.live import live_stack, percentile, wait_fast
-from shared import contract
-from shared.client import unique_probe_name
-from shared.embedcache import EmbeddingCache
-from shared.embedding import get_embedder
-from shared.gallery import Gallery, Voiceprint
-from shared.normalization import l2
-from shared.settings import Settings
+from shared.core import contract
+from shared.client.voiceid import unique_probe_name
+from shared.evaluation.embedcache import EmbeddingCache
+from shared.embedding.embedder import get_embedder
+from shared.gallery.store import Gallery
+from shared.gallery.shards import Voiceprint
+from shared.scoring.normalization import l2
+from shared.core.settings import Settings
 
 PROBE_S = 10.0
 RATE = 16_000
@@ -119,7 +120,7 @@ def main() -> None:
         gallery.add_many(synthetic_gallery(real_embeddings(settings, model_id), args.gallery))
         gallery.refresh_stats()
         enrol = [(f"{s}/{p.name}", p) for s in ENROLLED for p in split(s)[0]]
-        from shared.cli import upload_and_wait
+        from shared.cli.connect import upload_and_wait
 
         docs = upload_and_wait(client, contract.ENROLL, enrol, wait=True, timeout_s=600)
         assert all(d["status"] == "ok" for d in docs), [d for d in docs if d["status"] != "ok"]

@@ -20,9 +20,9 @@ LENGTHS_S = (60, 300, 600)
 CHILD = """
 import json, resource, sys, time
 import numpy as np
-from shared.audio import decode
-from shared.embedding import get_embedder
-from shared.settings import Settings
+from shared.audio.decode import decode
+from shared.embedding.embedder import get_embedder
+from shared.core.settings import Settings
 model = get_embedder(Settings.from_env())
 clips = sorted(__import__("pathlib").Path(sys.argv[2]).glob("*.flac"))
 speech = np.concatenate([decode(c.read_bytes(), max_seconds=600, timeout_s=60).samples for c in clips])

@@ -1,7 +1,7 @@
 """Build the cold-start cohort that ships in shared/cohorts/ for the configured model.
 
 A gallery of fewer than MIN_GALLERY_SPEAKERS speakers has too few impostor pairs to
-calibrate from; shared.gallerystats then adds this cohort. It holds one embedding per
+calibrate from; shared.scoring.stats then adds this cohort. It holds one embedding per
 speaker (never audio) of two team-kit corpora with different channels:
 
 - librispeech-single: 60 readers, 16 kHz read speech (CC BY 4.0), their one clip;
@@ -21,10 +21,10 @@ import json
 import numpy as np
 
 from bench.common import KIT
-from shared.embedcache import EmbeddingCache
-from shared.embedding import get_embedder
-from shared.gallerystats import COHORT_DIR
-from shared.settings import Settings
+from shared.evaluation.embedcache import EmbeddingCache
+from shared.embedding.embedder import get_embedder
+from shared.scoring.stats import COHORT_DIR
+from shared.core.settings import Settings
 
 SOURCES = {"librispeech-single": "*.flac", "hyke-telephone": "*_1.flac"}
 

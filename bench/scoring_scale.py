@@ -1,7 +1,7 @@
 """1:N scoring time per probe against 1k .. 1M voiceprints, with the growth curve as a PNG.
 
-What is timed is the match worker's own function (``shared.matching.score_shard``) on a
-shard already held in memory (``shared.shardcache``: workers download a shard once per
+What is timed is the match worker's own function (``shared.scoring.probe.score_shard``) on a
+shard already held in memory (``shared.gallery.cache``: workers download a shard once per
 version): stage 1 (the probe against every speaker model, one matrix-vector product,
 then the shortlist) and stage 2 (AS-norm and calibration of the shortlisted speakers).
 The baseline, timed in the same run on the same matrix, is the bare product
@@ -27,13 +27,13 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import machine
-from shared.gallery import Shard
-from shared.gallerystats import build
-from shared.matching import score_shard
-from shared.normalization import l2
-from shared.records import MatchJob
-from shared.settings import Settings
-from shared.shardcache import PreparedShard
+from shared.gallery.shards import Shard
+from shared.scoring.stats import build
+from shared.scoring.probe import score_shard
+from shared.scoring.normalization import l2
+from shared.core.records import MatchJob
+from shared.core.settings import Settings
+from shared.gallery.cache import PreparedShard
 
 DIM = 192
 STATS_SPEAKERS = 2000  # statistics come from a sample: their build is not what is timed

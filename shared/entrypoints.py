@@ -10,18 +10,19 @@ import logging
 
 import azure.functions as func
 
-from .api import ApiRequest, ApiResponse, handle, health
-from .enroll import handle_enroll
-from .errors import PermanentError
-from .hostconfig import app_host_config
-from .identify import handle_identify
-from .matching import handle_match
-from .names import split_trigger_name
-from .pipeline import BlobInput
-from .poison import handle_blob_poison
-from .retention import sweep
-from .settings import Settings
-from .storage import get_storage
+from shared.api.http import ApiRequest, ApiResponse
+from shared.api.routes import handle, health
+from shared.pipeline.enroll import handle_enroll
+from shared.core.errors import PermanentError
+from shared.core.hostconfig import app_host_config
+from shared.pipeline.identify import handle_identify
+from shared.pipeline.match import handle_match
+from shared.core.names import split_trigger_name
+from shared.core.records import BlobInput
+from shared.pipeline.poison import handle_blob_poison
+from shared.privacy.retention import sweep
+from shared.core.settings import Settings
+from shared.storage.azure import get_storage
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.settings import PROJECT_ROOT
+from shared.core.paths import PROJECT_ROOT
 
 DATA = PROJECT_ROOT.parent / "shared" / "data"
 MULTI = DATA / "librispeech-multi"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from shared.audio import ffmpeg_exe
+from shared.audio.decode import ffmpeg_exe
 
 VIDEO = ["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10"]
 

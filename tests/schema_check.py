@@ -5,7 +5,7 @@ from functools import lru_cache
 
 import jsonschema
 
-from shared.settings import PROJECT_ROOT
+from shared.core.paths import PROJECT_ROOT
 
 
 @lru_cache(maxsize=None)

@@ -19,9 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import azure.functions as func
 
-from .. import contract
-from ..storage import Storage
-from .functions import FunctionSpec, QueueWatcher, encode_message, invoke, wait_until
+from shared.core import contract
+from shared.storage.base import Storage
+from shared.localhost.functions import FunctionSpec, QueueWatcher, encode_message, invoke, wait_until
 
 log = logging.getLogger("voiceid.host")
 

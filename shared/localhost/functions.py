@@ -15,7 +15,7 @@ from typing import Any
 
 import azure.functions as func
 
-from ..storage import Storage
+from shared.storage.base import Storage
 
 
 class Out(func.Out):

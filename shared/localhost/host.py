@@ -10,15 +10,15 @@ import threading
 import time
 from pathlib import Path
 
-from ..functionkeys import LOCAL_HOST_ID
-from ..hostconfig import load_host_config
-from ..settings import Settings
-from ..storage import get_storage
-from .blob_listener import BlobListener
-from .functions import QueueWatcher, discover
-from .http_listener import HttpListener
-from .queue_listener import QueueListener
-from .timer_listener import TimerListener
+from shared.localhost.functionkeys import LOCAL_HOST_ID
+from shared.core.hostconfig import load_host_config
+from shared.core.settings import Settings
+from shared.storage.azure import get_storage
+from shared.localhost.blob_listener import BlobListener
+from shared.localhost.functions import QueueWatcher, discover
+from shared.localhost.http_listener import HttpListener
+from shared.localhost.queue_listener import QueueListener
+from shared.localhost.timer_listener import TimerListener
 
 log = logging.getLogger("voiceid.host")
 READY_LINE = "voiceid host ready"
@@ -47,7 +47,7 @@ def run_host(app_root: Path, stop: threading.Event | None = None, *, warm: bool 
     storage.ensure()
     log.info("settings: %r", settings)
     if warm:  # load the model before taking work, so the first request is not slow
-        from ..embedding import get_embedder
+        from shared.embedding.embedder import get_embedder
 
         get_embedder(settings)
     listeners: list[BlobListener | QueueListener | TimerListener] = []

@@ -20,11 +20,11 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import azure.functions as func
 
-from ..api import HTTP_BODY_LIMIT
-from ..functionkeys import FunctionKeys, presented_key
-from ..hostconfig import HttpOptions
-from ..storage import Storage
-from .functions import FunctionSpec
+from shared.api.http import HTTP_BODY_LIMIT
+from shared.localhost.functionkeys import FunctionKeys, presented_key
+from shared.core.hostconfig import HttpOptions
+from shared.storage.base import Storage
+from shared.localhost.functions import FunctionSpec
 
 log = logging.getLogger("voiceid.host.http")
 SEGMENT = re.compile(r"^\{(\*?)([A-Za-z_]\w*)(\?)?(?::[^}]*)?\}$")

@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..azurite import free_port
-from ..child import stop, wait_ready
-from ..settings import PROJECT_ROOT
-from .host import READY_LINE
+from shared.localhost.azurite import free_port
+from shared.localhost.child import stop, wait_ready
+from shared.core.paths import project_root
+from shared.localhost.host import READY_LINE
 
 
 class HostProcess:
@@ -30,7 +30,7 @@ class HostProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             offset = self.log_path.stat().st_size
-            self.process = subprocess.Popen([sys.executable, "-m", "shared.cli", "host"], cwd=PROJECT_ROOT,
+            self.process = subprocess.Popen([sys.executable, "-m", "shared.cli", "host"], cwd=project_root(),
                                             env=self.env, stdout=log, stderr=subprocess.STDOUT)
         wait_ready(self.process, lambda: READY_LINE in self.log_text(offset), what="the host",
                    log_path=self.log_path, timeout_s=timeout_s)

@@ -26,9 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 from azure.functions.queue import QueueMessage as FunctionQueueMessage
 from azure.storage.queue import QueueMessage
 
-from ..hostconfig import QueueOptions
-from ..storage import Storage
-from .functions import FunctionSpec, QueueWatcher, decode_message, invoke, wait_until
+from shared.core.hostconfig import QueueOptions
+from shared.storage.base import Storage
+from shared.localhost.functions import FunctionSpec, QueueWatcher, decode_message, invoke, wait_until
 
 log = logging.getLogger("voiceid.host")
 LEASE_S = 60

@@ -12,14 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from shared import sealing
-from shared.azurite import Azurite, free_port
-from shared.client import VoiceId
-from shared.gallery import Voiceprint, voiceprint_id
+from shared.storage import sealing
+from shared.localhost.azurite import Azurite, free_port
+from shared.client.voiceid import VoiceId
+from shared.gallery.shards import Voiceprint, voiceprint_id
 from shared.localhost.process import HostProcess
-from shared.names import speaker_key
-from shared.pipeline import BlobInput, embed_input
-from shared.settings import Settings
+from shared.core.names import speaker_key
+from shared.core.records import BlobInput
+from shared.embedding.frontend import embed_input
+from shared.core.settings import Settings
 from tests.conftest import DATA, enrol_clips
 
 pytestmark = pytest.mark.e2e
@@ -67,7 +68,7 @@ FILLERS = tuple(sorted(p.name for p in SPLIT.iterdir() if p.is_dir())[20:26]) if
 @pytest.fixture(scope="session")
 def enrolled(client) -> dict[str, list[dict]]:
     """Three speakers enrolled by folder (3 clips each), one by a single file named after them, six fillers."""
-    from shared.cli import upload_and_wait
+    from shared.cli.connect import upload_and_wait
 
     pairs = [(f"{s}/{f.name}", f) for s in FOLDER_SPEAKERS for f in enrol_clips(s, 3)]
     pairs.append((f"{FILE_SPEAKER}.flac", enrol_clips(FILE_SPEAKER, 1)[0]))

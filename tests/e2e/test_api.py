@@ -7,8 +7,8 @@ import time
 import pytest
 import requests
 
-from shared import audit
-from shared.functionkeys import FunctionKeys
+from shared.results import audit
+from shared.localhost.functionkeys import FunctionKeys
 from tests.conftest import clips, enrol_clips
 
 API_SPEAKER = "API Reader 3080"
@@ -63,7 +63,7 @@ def test_health_needs_no_key_and_every_other_route_does(api, key, host):
 
 
 def host_storage(host):
-    from shared.storage import get_storage
+    from shared.storage.azure import get_storage
 
     return get_storage(host.env["AzureWebJobsStorage"])
 
@@ -153,7 +153,7 @@ def test_junk_through_the_api_gets_a_rejected_result(api, key):
 def test_openapi_document_is_served_and_matches_docs(api, key):
     import json
 
-    from shared.settings import PROJECT_ROOT
+    from shared.core.paths import PROJECT_ROOT
 
     served = call("GET", f"{api}/openapi.json", key).json()
     assert served == json.loads((PROJECT_ROOT / "docs" / "openapi.json").read_text())

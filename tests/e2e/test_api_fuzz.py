@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.functionkeys import FunctionKeys
+from shared.localhost.functionkeys import FunctionKeys
 from shared.localhost.process import HostProcess
-from shared.storage import get_storage
+from shared.storage.azure import get_storage
 from tests.e2e.conftest import HOST_ENV, start_azurite
 
 ST = Path(sys.executable).with_name("st")
@@ -37,7 +37,7 @@ def test_schemathesis_finds_no_server_error(fuzz_host, tmp_path):
     host, storage = fuzz_host
     key = FunctionKeys(storage).function_keys("http_api")["default"]
     schema = tmp_path / "openapi.json"
-    from shared.openapi import document
+    from shared.api.openapi import document
 
     schema.write_text(json.dumps(document()))
     run = subprocess.run([str(ST), "run", str(schema), "--url", host.api_url, "-H", f"x-functions-key: {key}",

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from shared import erasure
-from shared.settings import PROJECT_ROOT
+from shared.privacy import erasure
+from shared.core.paths import PROJECT_ROOT
 from tests.conftest import enrol_clips
 
 READERS = ("2609", "3331")

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from shared.settings import PROJECT_ROOT
+from shared.core.paths import PROJECT_ROOT
 from tests.conftest import clips, enrol_clips
 
 pytestmark = pytest.mark.e2e

@@ -19,13 +19,17 @@ import threading
 import numpy as np
 import pytest
 
-from shared import audit, contract, erasure, sealing
-from shared.embedding import get_embedder
-from shared.enroll import handle_enroll
-from shared.gallery import stored_models
-from shared.names import speaker_key
-from shared.pipeline import BlobInput
-from shared.settings import PROJECT_ROOT, Settings
+from shared.results import audit
+from shared.core import contract
+from shared.privacy import erasure
+from shared.storage import sealing
+from shared.embedding.embedder import get_embedder
+from shared.pipeline.enroll import handle_enroll
+from shared.gallery.store import stored_models
+from shared.core.names import speaker_key
+from shared.core.records import BlobInput
+from shared.core.paths import PROJECT_ROOT
+from shared.core.settings import Settings
 from tests.conftest import clips, enrol_clips
 from tests.e2e.conftest import HOST_ENV
 
@@ -43,8 +47,8 @@ def voiceid(azurite, *args: str, **env: str) -> subprocess.CompletedProcess:
 
 def their_vectors(client, key: str) -> np.ndarray:
     """The speaker's voiceprints and their speaker model (normalised mean), from every model's gallery."""
-    from shared.embedding import ModelInfo
-    from shared.gallery import Gallery
+    from shared.core.models import ModelInfo
+    from shared.gallery.store import Gallery
 
     rows = []
     for model_id in stored_models(client.storage):

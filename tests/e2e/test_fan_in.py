@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from shared import contract
+from shared.core import contract
 from shared.localhost.functions import encode_message
-from shared.pipeline import BlobInput
+from shared.core.records import BlobInput
 from tests.conftest import clips
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +32,7 @@ def queue_empty(client) -> bool:
 
 def make_jobs(client, blob: str, etag: str, path) -> tuple[str, list[str]]:
     """What the identify trigger emits for this blob version (the real pipeline, model included)."""
-    from shared.identify import handle_identify
+    from shared.pipeline.identify import handle_identify
 
     inp = BlobInput(container="identify", blob=blob, etag=etag, data=path.read_bytes())
     return inp.request_id, handle_identify(inp, client.settings)

@@ -1,7 +1,7 @@
 """Worker-kill, shutdown, redelivery, poison and outage tests, on a storage account of their own.
 
 Modelled on how queue systems test themselves: hold a function at a named point
-(``VOICEID_FAULT_PAUSE``, :mod:`shared.faults`), then SIGKILL or SIGTERM the host, or stop
+(``VOICEID_FAULT_PAUSE``, :mod:`shared.core.faults`), then SIGKILL or SIGTERM the host, or stop
 the storage, and check that every input still gets exactly one result and nothing is lost.
 The host runs with a 6 s message lease (``VOICEID_HOST_LEASE_S``) so redelivery after a kill
 takes seconds, not the default minute.
@@ -16,13 +16,14 @@ import time
 
 import pytest
 
-from shared import audit, contract
-from shared.azurite import Azurite
-from shared.client import VoiceId
-from shared.embedding import get_embedder
-from shared.gallery import Gallery
+from shared.results import audit
+from shared.core import contract
+from shared.localhost.azurite import Azurite
+from shared.client.voiceid import VoiceId
+from shared.embedding.embedder import get_embedder
+from shared.gallery.store import Gallery
 from shared.localhost.process import HostProcess
-from shared.settings import Settings
+from shared.core.settings import Settings
 from tests.conftest import clips, enrol_clips
 from tests.e2e.conftest import HOST_ENV, eleven_voiceprints, start_azurite
 

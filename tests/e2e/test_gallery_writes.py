@@ -7,11 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from shared import contract
-from shared.embedding import ModelInfo
-from shared.gallery import Gallery, Voiceprint, shard_of
-from shared.normalization import l2
-from shared.storage import get_storage
+from shared.core import contract
+from shared.core.models import ModelInfo
+from shared.gallery.store import Gallery
+from shared.gallery.shards import Voiceprint, shard_of
+from shared.scoring.normalization import l2
+from shared.storage.azure import get_storage
 
 pytestmark = pytest.mark.e2e
 

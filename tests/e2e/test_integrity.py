@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from shared import contract
-from shared.enroll import handle_enroll
-from shared.pipeline import BlobInput
+from shared.core import contract
+from shared.pipeline.enroll import handle_enroll
+from shared.core.records import BlobInput
 from tests.conftest import DATA, enrol_clips
 from tests.schema_check import assert_valid
 

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from shared import contract
-from shared.client import VoiceId
+from shared.core import contract
+from shared.client.voiceid import VoiceId
 from shared.localhost.process import HostProcess
-from shared.settings import PROJECT_ROOT, Settings
+from shared.core.paths import PROJECT_ROOT
+from shared.core.settings import Settings
 from tests import media
 from tests.conftest import DATA, MULTI, clips
 from tests.e2e.conftest import start_azurite

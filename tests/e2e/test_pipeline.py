@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from shared import contract
-from shared.calibration import identify_threshold
+from shared.core import contract
+from shared.scoring.calibration import identify_threshold
 from tests.conftest import SINGLE, clips
 from tests.e2e.conftest import FILE_SPEAKER, FOLDER_SPEAKERS
 from tests.schema_check import assert_valid

@@ -14,12 +14,12 @@ from dataclasses import replace
 
 import pytest
 
-from shared import contract
-from shared.embedding import get_embedder
-from shared.identify import handle_identify
+from shared.core import contract
+from shared.embedding.embedder import get_embedder
+from shared.pipeline.identify import handle_identify
 from shared.localhost.functions import encode_message
-from shared.pipeline import BlobInput
-from shared.reembed import reembed
+from shared.core.records import BlobInput
+from shared.ops.reembed import reembed
 from tests.conftest import clips
 from tests.e2e.conftest import FOLDER_SPEAKERS
 from tests.schema_check import assert_valid

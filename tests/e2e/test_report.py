@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from shared.settings import PROJECT_ROOT
+from shared.core.paths import PROJECT_ROOT
 from tests.conftest import MULTI, clips
 
 READERS = ("1688", "1998", "2033", "2414")

@@ -12,14 +12,16 @@ import time
 import numpy as np
 import pytest
 
-from shared import contract
-from shared.erasure import erase
-from shared.embedding import ModelInfo, get_embedder
-from shared.gallery import Gallery, Voiceprint, models_of, shard_of
-from shared.normalization import l2
-from shared.reshard import reshard
-from shared.settings import Settings
-from shared.storage import get_storage
+from shared.core import contract
+from shared.privacy.erasure import erase
+from shared.core.models import ModelInfo
+from shared.embedding.embedder import get_embedder
+from shared.gallery.store import Gallery, models_of
+from shared.gallery.shards import Voiceprint, shard_of
+from shared.scoring.normalization import l2
+from shared.ops.reshard import reshard
+from shared.core.settings import Settings
+from shared.storage.azure import get_storage
 from tests.conftest import clips
 from tests.e2e.conftest import FOLDER_SPEAKERS, HOST_ENV
 

@@ -8,7 +8,7 @@ import time
 import pytest
 from azure.core.exceptions import ResourceExistsError
 
-from shared import contract
+from shared.core import contract
 from tests.conftest import clips
 from tests.schema_check import assert_valid
 

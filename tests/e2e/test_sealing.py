@@ -17,15 +17,19 @@ import sys
 import numpy as np
 import pytest
 
-from shared import audit, contract, sealing
-from shared.azurite import Azurite
-from shared.client import VoiceId
-from shared.embedding import ModelInfo, get_embedder
-from shared.errors import PermanentError
-from shared.gallery import Gallery, stored_models
+from shared.results import audit
+from shared.core import contract
+from shared.storage import sealing
+from shared.localhost.azurite import Azurite
+from shared.client.voiceid import VoiceId
+from shared.core.models import ModelInfo
+from shared.embedding.embedder import get_embedder
+from shared.core.errors import PermanentError
+from shared.gallery.store import Gallery, stored_models
 from shared.localhost.process import HostProcess
-from shared.rotation import sealed_blobs
-from shared.settings import PROJECT_ROOT, Settings
+from shared.ops.rotation import sealed_blobs
+from shared.core.paths import PROJECT_ROOT
+from shared.core.settings import Settings
 from tests.conftest import clips
 from tests.e2e.conftest import HOST_ENV, eleven_voiceprints, start_azurite
 

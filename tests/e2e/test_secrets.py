@@ -22,12 +22,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from azure.storage.blob import generate_account_sas
 
-from shared import contract, sealing
-from shared.azurite import Azurite
-from shared.client import VoiceId
+from shared.core import contract
+from shared.storage import sealing
+from shared.localhost.azurite import Azurite
+from shared.client.voiceid import VoiceId
 from shared.localhost.process import HostProcess
-from shared.settings import PROJECT_ROOT, Settings
-from shared.storage import get_storage
+from shared.core.paths import PROJECT_ROOT
+from shared.core.settings import Settings
+from shared.storage.azure import get_storage
 from tests.conftest import clips, enrol_clips
 from tests.e2e.conftest import HOST_ENV, start_azurite
 

@@ -6,9 +6,10 @@ import time
 
 import pytest
 
-from shared import audit, contract
-from shared.retention import sweep
-from shared.settings import Settings
+from shared.results import audit
+from shared.core import contract
+from shared.privacy.retention import sweep
+from shared.core.settings import Settings
 from tests.conftest import clips
 from tests.e2e.conftest import FILLERS, HOST_ENV
 

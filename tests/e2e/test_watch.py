@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from shared.settings import PROJECT_ROOT
+from shared.core.paths import PROJECT_ROOT
 from tests.conftest import clips
 
 

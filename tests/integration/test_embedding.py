@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shared.audio import decode
-from shared.embedding import get_embedder
-from shared.settings import Settings
+from shared.audio.decode import decode
+from shared.embedding.embedder import get_embedder
+from shared.core.settings import Settings
 from tests.conftest import clips
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.evalrun import genders, read_trials
-from shared.settings import PROJECT_ROOT
+from shared.evaluation.trials import genders, read_trials
+from shared.core.paths import PROJECT_ROOT
 
 SPEAKERS = ["1688", "1998", "2033", "2414", "3005", "533"]
 

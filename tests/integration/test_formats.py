@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.audio import decode
-from shared.embedding import get_embedder
-from shared.settings import Settings
+from shared.audio.decode import decode
+from shared.embedding.embedder import get_embedder
+from shared.core.settings import Settings
 from tests.conftest import clips
 from tests.media import FORMATS, make, two_speaker_stereo
 
@@ -81,7 +81,7 @@ def test_one_channel_of_a_two_speaker_call_is_chosen(model, tmp_path, kit):
 
 
 def test_a_missing_channel_is_refused_but_mono_is_used_as_is(speech, tmp_path):
-    from shared.errors import PermanentError
+    from shared.core.errors import PermanentError
 
     stereo = make("stereo-48k", speech, tmp_path)
     with pytest.raises(PermanentError) as info:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from shared.audio import decode
-from shared.vad import detect_speech
+from shared.audio.decode import decode
+from shared.audio.vad import detect_speech
 from tests.conftest import clips
 
 

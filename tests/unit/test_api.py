@@ -8,13 +8,15 @@ from datetime import datetime, timezone
 
 import pytest
 
-from shared.api import ApiError, result_url, stored_content_type, summarize, upload_filename
-from shared.functionkeys import new_key, presented_key
+from shared.api.http import ApiError
+from shared.api.speakers import summarize
+from shared.api.uploads import result_url, stored_content_type, upload_filename
+from shared.localhost.functionkeys import new_key, presented_key
 from shared.localhost.functions import FunctionSpec
 from shared.localhost.http_listener import Route, order
-from shared.names import unprintable
-from shared.openapi import NAME_SCHEMA, document
-from shared.settings import PROJECT_ROOT
+from shared.core.names import unprintable
+from shared.api.openapi import NAME_SCHEMA, document
+from shared.core.paths import PROJECT_ROOT
 
 
 def route(name: str, template: str, methods=None, auth="function") -> Route:

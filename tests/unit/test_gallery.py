@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from shared.gallery import Shard, Voiceprint, models_of, shard_of
-from shared.reshard import _misplaced
+from shared.gallery.shards import Shard, Voiceprint, shard_of
+from shared.gallery.store import models_of
+from shared.ops.reshard import _misplaced
 
 
 def shard_with(*rows: tuple[str, str, list[float]]) -> Shard:

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from pycep import BicepParser
 
-from shared import contract
+from shared.core import contract
 from shared.localhost.functions import discover
-from shared.package import build, function_folders
-from shared.settings import ENV_NAMES, PROJECT_ROOT
+from shared.ops.package import build, function_folders
+from shared.core.settings import ENV_NAMES
+from shared.core.paths import PROJECT_ROOT
 
 INFRA = PROJECT_ROOT / "infra"
 DATA_ROLES = {  # the only roles the template may assign: data plane, no Owner/Contributor/key listing

@@ -1,8 +1,8 @@
 import pytest
 
-from shared.contract import result_blob_name
-from shared.errors import PermanentError
-from shared.names import display_name, parse_enroll, parse_identify, speaker_key, split_trigger_name
+from shared.core.contract import result_blob_name
+from shared.core.errors import PermanentError
+from shared.core.names import display_name, parse_enroll, parse_identify, speaker_key, split_trigger_name
 
 
 @pytest.mark.parametrize(("blob", "speaker"), [

@@ -10,21 +10,13 @@ import math
 import numpy as np
 import pytest
 
-from shared.calibration import Calibration, identify_threshold, threshold_for
-from shared.gallery import Shard
-from shared.gallerystats import (
-    MIN_GALLERY_SPEAKERS,
-    REFRESH_ALWAYS_BELOW,
-    TRUSTED_FROM,
-    GalleryStats,
-    build,
-    cold_start_margin,
-    refresh_due,
-)
-from shared.integrity import check
-from shared.embedding import model_parts
-from shared.normalization import Cohort, l2, l2_parts, score
-from shared.shardcache import PreparedShard
+from shared.scoring.calibration import Calibration, identify_threshold, threshold_for
+from shared.gallery.shards import Shard
+from shared.scoring.stats import MIN_GALLERY_SPEAKERS, REFRESH_ALWAYS_BELOW, TRUSTED_FROM, GalleryStats, build, cold_start_margin, refresh_due
+from shared.scoring.integrity import check
+from shared.core.models import model_parts
+from shared.scoring.normalization import Cohort, l2, l2_parts, score
+from shared.gallery.cache import PreparedShard
 
 DIM = 192
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.bulk import Item, Report, outcome, plan
-from shared.evalcli import det_sample
-from shared.names import speaker_key
-from shared.report import ReportData, outcome_of, render
-from shared.watch import COLUMNS, header, line, row
+from shared.client.bulk import Item, Report, outcome, plan
+from shared.cli.evaluate import det_sample
+from shared.core.names import speaker_key
+from shared.ops.report import ReportData, outcome_of, render
+from shared.client.watch import COLUMNS, header, line, row
 
 
 def test_plan_skips_audio_already_enrolled_for_that_speaker_only():

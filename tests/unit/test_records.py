@@ -1,7 +1,7 @@
 import pytest
 
-from shared.errors import PermanentError
-from shared.records import Candidate, MatchJob, ShardPartial
+from shared.core.errors import PermanentError
+from shared.core.records import Candidate, MatchJob, ShardPartial
 
 
 def test_match_job_round_trips_and_ignores_unknown_fields():

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from shared.records import Candidate
-from shared.normalization import speaker_models
-from shared.scoring import identify_decision, top_k, verify_decision
+from shared.core.records import Candidate
+from shared.scoring.normalization import speaker_models
+from shared.scoring.decisions import identify_decision, top_k, verify_decision
 
 
 def unit(v):

@@ -1,12 +1,12 @@
-"""The envelope format of shared.sealing: what opens, what does not, and what never leaks."""
+"""The envelope format of shared.storage.sealing: what opens, what does not, and what never leaks."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared import sealing
-from shared.errors import PermanentError
-from shared.settings import Settings
+from shared.storage import sealing
+from shared.core.errors import PermanentError
+from shared.core.settings import Settings
 
 DATA = b"\x00\x01voiceprint matrix\xff" * 50
 
@@ -80,7 +80,7 @@ def test_settings_repr_masks_the_keys():
 
 
 def test_the_cli_says_what_to_fix_without_a_traceback(capsys, monkeypatch):
-    from shared.cli import main
+    from shared.cli.main import main
 
     assert main(["keygen", "bad id"]) == 2
     monkeypatch.setenv(sealing.ENV, "garbage")

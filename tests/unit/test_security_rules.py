@@ -6,13 +6,13 @@ from datetime import datetime, timezone
 
 import pytest
 
-from shared.audit import blob_name, from_result
-from shared.faults import pauses
+from shared.results.audit import blob_name, from_result
+from shared.core.faults import pauses
 from shared.localhost.timer_listener import matches, parse_schedule
-from shared.lockout import LockState
-from shared.retention import UNFINISHED_GRACE_S, due_probes
-from shared.settings import Settings
-from shared.storage import BlobItem
+from shared.pipeline.lockout import LockState
+from shared.privacy.retention import UNFINISHED_GRACE_S, due_probes
+from shared.core.settings import Settings
+from shared.storage.base import BlobItem
 
 S = Settings(lockout_failures=3, lockout_window_s=60, lockout_s=600)
 

@@ -1,6 +1,8 @@
 import pytest
 
-from shared.settings import HUB_MODEL_ID, TEAM_KIT_MODEL, Settings, resolve_model_source
+from shared.core.models import HUB_MODEL_ID
+from shared.core.paths import TEAM_KIT_MODEL
+from shared.core.settings import Settings, resolve_model_source
 
 
 def test_defaults_need_no_environment():
@@ -44,7 +46,7 @@ def test_model_source_defaults_follow_the_chosen_model():
 
 def test_identity_based_storage_settings_make_an_endpoints_only_connection():
     """On Azure (infra/main.bicep) there is no AzureWebJobsStorage string, only the account and the identity."""
-    from shared.identity import needs_token
+    from shared.storage.credentials import needs_token
 
     settings = Settings.from_env({"AzureWebJobsStorage__accountName": "voiceidacct"})
     assert settings.storage_connection == ("BlobEndpoint=https://voiceidacct.blob.core.windows.net;"
@@ -59,7 +61,7 @@ def test_identity_based_storage_settings_make_an_endpoints_only_connection():
 def test_the_storage_client_authenticates_as_the_named_managed_identity(monkeypatch):
     from azure.identity import ManagedIdentityCredential
 
-    from shared.storage import Storage
+    from shared.storage.base import Storage
 
     monkeypatch.setenv("AzureWebJobsStorage__credential", "managedidentity")
     monkeypatch.setenv("AzureWebJobsStorage__clientId", "00000000-0000-0000-0000-00000000abcd")

@@ -1,4 +1,4 @@
-from shared.table import format_table, result_row
+from shared.results.table import format_table, result_row
 
 
 def test_columns_align():

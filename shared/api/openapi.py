@@ -1,0 +1,152 @@
+"""The OpenAPI 3.0 document of the HTTP API (served at ``GET /api/openapi.json``, copied in docs/openapi.json).
+
+Built in Python next to the routes so the limits and names it states are the code's own.
+Result documents are described by ``shared/schemas/*.schema.json``; here they are objects.
+"""
+
+from __future__ import annotations
+
+from shared.api.http import API_VERSION, HTTP_BODY_LIMIT, PAGE_DEFAULT, PAGE_MAX
+from shared.core.names import MAX_SPEAKER_CHARS
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _json(description: str, schema: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+
+NO_CONTROL = "\\u0000-\\u001f\\u007f-\\u009f\\ufffe\\uffff"  # what names.unprintable refuses
+NAME_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_SPEAKER_CHARS,
+               "pattern": "^[^/" + NO_CONTROL + "]*[^/\\s" + NO_CONTROL + "][^/" + NO_CONTROL + "]*$"}
+NAME = {"name": "name", "in": "path", "required": True, "schema": NAME_SCHEMA,
+        "description": "speaker name as enrolled (URL-encoded); not 'unknown', no '/' or control characters"}
+FILENAME = {"name": "filename", "in": "query", "required": False,
+            "description": "file name for the stored blob (letters, digits, space, . - _ ( ) + , = @); "
+                           "default: a unique api-<UTC stamp>-<hex> name. Re-using a name replaces that upload.",
+            "schema": {"type": "string", "pattern": r"^[\w][\w .()+,=@-]{0,120}$"}}
+AUDIO_BODY = {"required": True, "description": f"the audio or video file itself (at most {HTTP_BODY_LIMIT} bytes, "
+                                               "and VOICEID_MAX_AUDIO_BYTES); ffmpeg reads any common format",
+              "content": {t: {"schema": {"type": "string", "format": "binary", "minLength": 1}}
+                          for t in ("application/octet-stream", "audio/wav", "audio/flac", "audio/mpeg", "video/mp4")}}
+UPLOAD_ANSWERS = {
+    "202": {"description": "stored; the pipeline is working on it. GET the `result` URL (also `Location`) until it "
+                           "answers 200.",
+            "headers": {"Location": {"schema": {"type": "string"}, "description": "the result URL"}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}}},
+    "400": _error("empty body, or a name the pipeline would refuse (reserved, too long, bad characters)"),
+    "401": {"description": "no valid function key"},
+    "413": _error("the body is over the limit"),
+}
+ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["code", "message", "hint"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "hint": {"type": "string"}}}}}
+SPEAKER = {"type": "object", "required": ["key", "speaker", "voiceprints", "net_speech_s", "models"], "properties": {
+    "key": {"type": "string", "description": "the normalised name voiceprints are filed under"},
+    "speaker": {"type": "string"}, "voiceprints": {"type": "integer", "minimum": 1},
+    "net_speech_s": {"type": "number", "description": "speech (after voice activity detection) over all enrolments"},
+    "first_enrolled": {"type": "string", "nullable": True}, "last_enrolled": {"type": "string", "nullable": True},
+    "models": {"type": "array", "items": {"type": "string"}}}}
+
+
+def document() -> dict:
+    """The API's OpenAPI 3.0.3 document."""
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "voiceid", "version": API_VERSION,
+                 "description": "Self-hosted voice biometrics. Uploads go to the same containers as any other "
+                                "uploader; results are the documents of results/. Keys: an Azure Functions "
+                                "function key in the x-functions-key header or the code query parameter "
+                                "(locally: `voiceid api key`)."},
+        "servers": [{"url": "/api"}],
+        "security": [{"functionKey": []}, {"functionKeyQuery": []}],
+        "paths": {
+            "/health": {"get": {
+                "summary": "liveness: can the app reach its storage (no key needed)", "security": [],
+                "operationId": "health",
+                "responses": {"200": _json("up", "Health"), "503": _json("storage unreachable", "Health")}}},
+            "/speakers": {"get": {
+                "summary": "enrolled speakers, a page at a time (in key order)", "operationId": "listSpeakers",
+                "parameters": [
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX,
+                                                               "default": PAGE_DEFAULT}},
+                    {"name": "after", "in": "query", "description": "the last key of the previous page (the `next` "
+                                                                    "URL carries it)", "schema": {"type": "string"}}],
+                "responses": {"200": _json("a page", "SpeakerPage"), "400": _error("bad limit"),
+                              "401": {"description": "no valid function key"}}}},
+            "/speakers/{name}": {
+                "get": {"summary": "one speaker: voiceprint count, net speech, dates (never an embedding)",
+                        "operationId": "getSpeaker", "parameters": [NAME],
+                        "responses": {"200": _json("the speaker", "SpeakerDetail"), "400": _error("not a name"),
+                                      "401": {"description": "no valid function key"},
+                                      "404": _error("not enrolled")}},
+                "delete": {"summary": "erase the speaker: voiceprints, enrolment audio, their results (idempotent)",
+                           "operationId": "deleteSpeaker", "parameters": [NAME],
+                           "responses": {"200": _json("erased (found says whether anything was there)", "Erased"),
+                                         "400": _error("not a name"),
+                                         "401": {"description": "no valid function key"}}}},
+            "/enroll/{name}": {"post": {
+                "summary": "enrol the body's audio for the speaker (stored as enroll/{name}/{filename})",
+                "operationId": "enroll", "parameters": [NAME, FILENAME], "requestBody": AUDIO_BODY,
+                "responses": UPLOAD_ANSWERS}},
+            "/identify": {"post": {
+                "summary": "who is speaking (1:N, may answer unknown); with claim, accept or reject that claim (1:1)",
+                "operationId": "identify",
+                "parameters": [{"name": "claim", "in": "query", "required": False,
+                                "description": "the claimed speaker: verification instead of identification",
+                                "schema": NAME_SCHEMA}, FILENAME],
+                "requestBody": AUDIO_BODY, "responses": UPLOAD_ANSWERS}},
+            "/results/{path}": {"get": {
+                "summary": "a result document, e.g. results/identify/<file>.json (poll it after a POST)",
+                "operationId": "getResult",
+                "parameters": [{"name": "path", "in": "path", "required": True,
+                                "description": "enroll/... or identify/... ending in .json (slashes allowed)",
+                                "schema": {"type": "string"}},
+                               {"name": "etag", "in": "query", "required": False,
+                                "description": "only the result of this upload (the POST's URL carries it)",
+                                "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "the result document (shared/schemas/<kind>.schema.json)",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}},
+                              "202": _json("still being processed; ask again after Retry-After seconds", "Pending"),
+                              "401": {"description": "no valid function key"},
+                              "404": _error("no such upload or result")}}},
+            "/openapi.json": {"get": {"summary": "this document", "operationId": "openapi",
+                                      "responses": {"200": {"description": "OpenAPI 3.0.3",
+                                                            "content": {"application/json": {"schema": {
+                                                                "type": "object"}}}},
+                                                    "401": {"description": "no valid function key"}}}},
+        },
+        "components": {
+            "securitySchemes": {
+                "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
+                "functionKeyQuery": {"type": "apiKey", "in": "query", "name": "code"}},
+            "schemas": {
+                "Error": ERROR,
+                "Health": {"type": "object", "required": ["status"], "properties": {
+                    "status": {"type": "string", "enum": ["ok", "unavailable"]}, "storage": {"type": "string"},
+                    "model": {"type": "string"}, "api_version": {"type": "string"}}},
+                "Speaker": SPEAKER,
+                "SpeakerPage": {"type": "object", "required": ["speakers", "total", "next"], "properties": {
+                    "speakers": {"type": "array", "items": {"$ref": "#/components/schemas/Speaker"}},
+                    "total": {"type": "integer"}, "next": {"type": "string", "nullable": True}}},
+                "SpeakerDetail": {"allOf": [{"$ref": "#/components/schemas/Speaker"}, {
+                    "type": "object", "required": ["enrolments"], "properties": {"enrolments": {
+                        "type": "array", "items": {"type": "object", "required": ["blob"], "properties": {
+                            "blob": {"type": "string"}, "duration_s": {"type": "number", "nullable": True},
+                            "net_speech_s": {"type": "number", "nullable": True},
+                            "created_at": {"type": "string", "nullable": True}}}}}}]},
+                "Erased": {"type": "object", "required": ["speaker", "found", "removed"], "properties": {
+                    "speaker": {"type": "string"}, "found": {"type": "boolean"},
+                    "removed": {"type": "object", "additionalProperties": {"type": "integer"}}}},
+                "Accepted": {"type": "object", "required": ["status", "kind", "blob", "etag", "result"],
+                             "properties": {"status": {"type": "string", "enum": ["accepted"]},
+                                            "kind": {"type": "string", "enum": ["enroll", "identify", "verify"]},
+                                            "blob": {"type": "string"}, "etag": {"type": "string"},
+                                            "result": {"type": "string"}}},
+                "Pending": {"type": "object", "required": ["status", "blob"], "properties": {
+                    "status": {"type": "string", "enum": ["pending"]}, "blob": {"type": "string"}}},
+            },
+        },
+    }

@@ -1,0 +1,180 @@
+"""``voiceid eval trials`` and ``voiceid eval openset``: accuracy on your own recordings."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from shared.evaluation import metrics as evaluation
+from shared.scoring.calibration import threshold_for
+from shared.core.settings import Settings
+
+TRIALS_HELP = """Score a VoxCeleb-format trial list with the product's own scoring path.
+
+TRIALS has one trial per line, `label enrol test`: label 1 = same speaker, 0 = different;
+paths are relative to --root; `enrol` may join several files with `,` (one speaker model).
+The enrol files play the deployment's gallery (normalisation and calibration come from
+them, never from the test files or the labels). SCORES gets `score label enrol test decision`
+per trial, in order (decision 1 = accept at VOICEID_TARGET_FAR). Embeddings are cached, so a
+re-run takes seconds.
+
+example (the team kit's development trials):
+  voiceid eval trials ../shared/data/trials/hyke-telephone.txt --root ../shared/data \\
+      --out hyke.scores --baseline
+  -> prints EER, minDCF, FAR/FRR at the operating point with 95 % intervals;
+     writes hyke.scores, hyke.scores.json (report) and hyke.scores.det.png (DET curve)
+"""
+
+OPENSET_HELP = """Open-set identification: enrol a gallery, identify probes, count unknowns let through.
+
+SPEC is JSON: {"gallery": {"<speaker>": ["path", ...]}, "probes": [{"path": "...", "speaker": "<speaker>" or null}]}
+(null = never enrolled). Prints closed-set top-1 accuracy, the detection-and-identification
+rate at 1 % false alarms, and what the product's own threshold (VOICEID_TARGET_FAR) decides.
+
+example:
+  voiceid eval openset ../shared/data/trials/openset-librispeech.json --root ../shared/data
+"""
+
+
+def _progress(desc: str):
+    from tqdm import tqdm
+
+    return lambda items: tqdm(list(items), desc=desc, unit="file")
+
+
+def _caches(settings: Settings, baseline: bool):
+    from shared.evaluation.embedcache import EmbeddingCache
+    from shared.embedding.embedder import get_embedder
+
+    from shared.evaluation.pocbaseline import baseline_settings
+
+    model_id = get_embedder(settings).info.id
+    product = EmbeddingCache(settings, model_id)
+    if not baseline:
+        return model_id, product, None
+    poc = baseline_settings(settings)
+    return model_id, product, EmbeddingCache(poc, get_embedder(poc).info.id, front_end="poc")
+
+
+def _ci(lo_hi: tuple[float, float]) -> str:
+    return f"[{lo_hi[0]:.2f}, {lo_hi[1]:.2f}]"
+
+
+def _rates(r: dict) -> str:
+    return (f"FAR {r['far']:.2f} % {_ci(r['far_ci'])} ({r['false_accepts']}/{r['non_targets']})  "
+            f"FRR {r['frr']:.2f} % {_ci(r['frr_ci'])} ({r['false_rejects']}/{r['targets']})")
+
+
+def format_report(name: str, r: dict) -> str:
+    return (f"{name}: EER {r['eer']:.2f} %  minDCF(0.01) {r['min_dcf']:.3f}\n"
+            f"    score >= {r['threshold']:.2f}: {_rates(r['at_threshold'])}\n"
+            f"    decisions (gates applied, {r['failures_to_acquire']} failures to acquire): "
+            f"{_rates(r['decisions'])}")
+
+
+def cmd_trials(args: argparse.Namespace) -> int:
+    from shared.evaluation.trials import by_gender, embed_all, genders, read_trials, save_det, score_trials, verification_report, write_scores
+    from shared.evaluation.pocbaseline import POC_THRESHOLD, poc_cosine
+
+    settings = Settings.from_env()
+    root = Path(args.root)
+    trials = read_trials(Path(args.trials))
+    files = {f for t in trials for f in (*t.enrol, t.test)}
+    model_id, cache, poc_cache = _caches(settings, args.baseline)
+    emb = embed_all(files, root, cache, _progress("embedding"))
+    threshold = threshold_for(settings.target_far)
+    result = score_trials(trials, emb, settings, model_id, threshold)
+    out = Path(args.out)
+    write_scores(out, trials, result)
+    report = {"trials_file": str(args.trials), "model_id": model_id, "target_far": settings.target_far,
+              "calibration": result.stats.summary(),
+              "product": verification_report(result.scores, result.labels, result.decisions, result.failed,
+                                             threshold),
+              "per_gender": by_gender(trials, result, genders(root), threshold)}
+    curves = {"product": evaluation.det_points(result.scores, result.labels)}
+    print(format_report("product ", report["product"]))
+    if poc_cache is not None:
+        poc = embed_all(files, root, poc_cache, _progress("baseline"))
+        cos = np.array([poc_cosine([poc[f].vector for f in t.enrol], poc[t.test].vector) for t in trials])
+        decisions = cos >= POC_THRESHOLD
+        report["baseline"] = {"name": "plain ECAPA cosine, SpeechBrain's loading, threshold 0.25",
+                              **verification_report(cos, result.labels, decisions, np.zeros_like(decisions),
+                                                    POC_THRESHOLD)}
+        curves["plain cosine (PoC)"] = evaluation.det_points(cos, result.labels)
+        print(format_report("baseline", report["baseline"]))
+    for g, r in report["per_gender"].items():
+        print(format_report(f"  {g}     ", r))
+    print(f"calibration: {json.dumps(report['calibration'])}")
+    report["det"] = {name: det_sample(far, frr) for name, (far, frr) in curves.items()}
+    Path(f"{out}.json").write_text(json.dumps(report, indent=2))
+    save_det(Path(f"{out}.det.png"), curves, Path(args.trials).stem)
+    print(f"wrote {out}, {out}.json, {out}.det.png")
+    _remember(report, settings)
+    return 0
+
+
+def det_sample(far: np.ndarray, frr: np.ndarray, points: int = 300) -> dict[str, list[float]]:
+    """At most ``points`` (FAR %, FRR %) pairs of a DET curve, evenly along it, ends kept (for the report)."""
+    keep = np.unique(np.linspace(0, len(far) - 1, min(points, len(far))).round().astype(int))
+    return {"far": [round(float(v), 4) for v in far[keep]], "frr": [round(float(v), 4) for v in frr[keep]]}
+
+
+def _remember(report: dict, settings: Settings) -> None:
+    """Keep the report as the deployment's latest evaluation (``voiceid report`` draws its DET curve).
+
+    Best effort: an evaluation runs offline too, so unreachable storage is a note, not a failure.
+    """
+    from shared.evaluation.store import save_evaluation
+
+    try:
+        where = save_evaluation(report, settings)
+    except Exception as exc:  # noqa: BLE001 - storage down or not configured: the files above are the result
+        print(f"note: not kept as the latest evaluation for 'voiceid report' ({type(exc).__name__})")
+        return
+    print(f"kept as the latest evaluation: gallery/{where}")
+
+
+def cmd_openset(args: argparse.Namespace) -> int:
+    from shared.evaluation.trials import embed_all, read_openset, score_openset
+
+    settings = Settings.from_env()
+    gallery, probes = read_openset(Path(args.spec))
+    files = {f for paths in gallery.values() for f in paths} | {p for p, _ in probes}
+    model_id, cache, _ = _caches(settings, False)
+    emb = embed_all(files, Path(args.root), cache, _progress("embedding"))
+    r = score_openset(gallery, probes, emb, model_id, settings.target_far)
+    print(f"gallery {len(gallery)} speakers; probes {r['known_probes']} known, {r['unknown_probes']} unknown")
+    print(f"closed-set top-1: {r['top1']:.1f} %")
+    print(f"DIR at 1 % false alarms: {r['dir']:.1f} % (threshold picked after seeing the scores)")
+    print(f"product's own decision (score >= {r['own_threshold']:.2f}: target FAR {settings.target_far:g} "
+          f"over {len(gallery)} speakers): "
+          f"DIR {r['own_dir']:.1f} %, unknowns accepted {r['own_false_alarms']}/{r['unknown_probes']}")
+    if args.report:
+        Path(args.report).write_text(json.dumps(r, indent=2))
+        print(f"wrote {args.report}")
+    return 0
+
+
+def add_eval_parser(sub) -> None:
+    """``voiceid eval`` and its two commands."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    ev = sub.add_parser("eval", help="measure accuracy on your own recordings (trials, open set)",
+                        description="Measure accuracy with the product's own scoring path.", formatter_class=fmt)
+    evsub = ev.add_subparsers(dest="eval_command", required=True, metavar="KIND")
+    p = evsub.add_parser("trials", help="verification trials (VoxCeleb format)", description=TRIALS_HELP,
+                         formatter_class=fmt)
+    p.add_argument("trials", help="trial list: `label enrol test` per line")
+    p.add_argument("--root", required=True, help="folder the trial paths are relative to")
+    p.add_argument("--out", required=True, help="scores file to write (also OUT.json report, OUT.det.png)")
+    p.add_argument("--baseline", action="store_true",
+                   help="also score the original PoC's way (plain cosine, SpeechBrain loading) side by side")
+    p.set_defaults(func=cmd_trials)
+    p = evsub.add_parser("openset", help="open-set identification from a JSON spec", description=OPENSET_HELP,
+                         formatter_class=fmt)
+    p.add_argument("spec")
+    p.add_argument("--root", required=True, help="folder the spec's paths are relative to")
+    p.add_argument("--report", help="also write the JSON report (with every probe's top match) here")
+    p.set_defaults(func=cmd_openset)

@@ -1,0 +1,107 @@
+"""``voiceid reembed`` and ``reshard``: move the gallery to another model or another shard count, losing nothing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from shared.core.models import MODELS
+from shared.storage.sealing import keyring
+
+
+def cmd_reembed(args: argparse.Namespace) -> int:
+    from dataclasses import asdict, replace
+
+    from shared.ops.reembed import reembed
+    from shared.core.settings import Settings
+    from shared.storage.azure import get_storage
+
+    settings = Settings.from_env()
+    if args.to:
+        settings = replace(settings, model=args.to, model_source=args.source or "")
+        settings.validate()
+    report = reembed(get_storage(settings.storage_connection), settings, args.source_model,
+                     delete_source=args.delete_source, dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps({**asdict(report), "complete": report.complete}, indent=2, ensure_ascii=False))
+    else:
+        verb = "would re-embed" if args.dry_run else "re-embedded"
+        todo = report.voiceprints - report.already
+        print(f"{report.source} -> {report.target}: {report.voiceprints} voiceprints; "
+              f"{verb} {todo if args.dry_run else report.reembedded}, {report.already} already there")
+        for blob in report.missing:
+            print(f"missing: {blob} (the enrolment audio is gone; enrol this speaker again)", file=sys.stderr)
+        for blob in report.changed:
+            print(f"changed: {blob} (the blob holds other audio than was enrolled; its trigger re-enrols it)",
+                  file=sys.stderr)
+        for f in report.failed:
+            print(f"failed: {f['blob']}: {f['code']}: {f['message']}", file=sys.stderr)
+        if report.source_deleted:
+            print(f"deleted the {report.source} gallery")
+        elif args.delete_source:
+            print(f"kept the {report.source} gallery: not every voiceprint was carried over", file=sys.stderr)
+    return 0 if report.complete else 1
+
+
+def cmd_reshard(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from shared.gallery.store import stored_models
+    from shared.ops.reshard import reshard
+    from shared.core.settings import Settings
+    from shared.storage.azure import get_storage
+
+    settings = Settings.from_env()
+    storage = get_storage(settings.storage_connection)
+    to = args.to or settings.shard_count
+    models = [args.model] if args.model else stored_models(storage)
+    if not models:
+        print("voiceid: the gallery is empty; a new gallery starts with VOICEID_SHARD_COUNT shards", file=sys.stderr)
+        return 0
+    reports = [reshard(storage, m, to, grace_s=args.grace, dry_run=args.dry_run, keyring=keyring(settings.voiceprint_keys))
+               for m in models]
+    if args.json:
+        print(json.dumps([asdict(r) for r in reports], indent=2))
+    else:
+        for r in reports:
+            moved = f"would move {r.misplaced}" if r.dry_run else f"moved {r.moved}"
+            deleted = f"; deleted shards {r.deleted_shards}" if r.deleted_shards else ""
+            print(f"{r.model_id}: {r.before} -> {r.after} shards, {r.voiceprints} voiceprints; {moved}{deleted}")
+    if not args.dry_run and to != settings.shard_count:
+        print(f"note: VOICEID_SHARD_COUNT is {settings.shard_count}; set it to {to} so that new galleries "
+              "start with the same count", file=sys.stderr)
+    return 0
+
+
+def add_gallery_parsers(add) -> None:
+    """The gallery migrations, added with the CLI's own ``add(name, func, help, epilog)``."""
+    p = add("reembed", cmd_reembed, "carry the gallery over to another model by embedding the enrolment audio again",
+            "Run it before switching VOICEID_MODEL (or the model's weights), then switch: voiceprints of two models\n"
+            "are never scored together. The target is --to (else VOICEID_MODEL); the source is the one other model\n"
+            "in the gallery (or --from). Resumable: voiceprints already carried over are skipped.\n"
+            "examples:\n  voiceid reembed --to resemblyzer --dry-run\n"
+            "  voiceid reembed --to resemblyzer --delete-source\n"
+            "exit status 1 when any voiceprint could not be carried over (audio gone, changed or refused).")
+    p.add_argument("--to", choices=tuple(MODELS), help="target model (default: VOICEID_MODEL)")
+    p.add_argument("--source", help="weights of the target model (hub id, folder or file; default: the model's own)")
+    p.add_argument("--from", dest="source_model", metavar="MODEL_ID",
+                   help="model id to migrate from, as `voiceid speakers` shows it (needed when several are stored)")
+    p.add_argument("--delete-source", action="store_true",
+                   help="delete the source gallery once every voiceprint was carried over")
+    p.add_argument("--dry-run", action="store_true", help="count what would be done; change nothing")
+    p.add_argument("--json", action="store_true", help="print the report as JSON (for schedulers)")
+    p = add("reshard", cmd_reshard, "move the gallery to another shard count without losing a voiceprint",
+            "A gallery keeps the shard count it was created with, whatever VOICEID_SHARD_COUNT says later.\n"
+            "To change it: set VOICEID_SHARD_COUNT on the app, then run this (the target is --to, else the\n"
+            "setting). Voiceprints are copied to their new shards before the switch and removed from the old ones\n"
+            "after it, so every voiceprint stays readable throughout; running it again is harmless.\n"
+            "Run it in a quiet hour: every shard is rewritten and match workers reload them.\n"
+            "examples:\n  voiceid reshard --to 16 --dry-run\n  VOICEID_SHARD_COUNT=16 voiceid reshard")
+    p.add_argument("--to", type=int, help="new shard count (default: VOICEID_SHARD_COUNT)")
+    p.add_argument("--model", metavar="MODEL_ID", help="only this model's gallery, as `voiceid speakers` shows it "
+                                                       "(default: every stored model)")
+    p.add_argument("--grace", type=float, default=10.0,
+                   help="seconds between the switch and removing old copies, for enrolments in flight (default 10)")
+    p.add_argument("--dry-run", action="store_true", help="count what would move; change nothing")
+    p.add_argument("--json", action="store_true", help="print the reports as JSON (for schedulers)")

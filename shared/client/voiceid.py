@@ -1,0 +1,85 @@
+"""The Python API: upload into the containers and wait for the result documents.
+
+    from shared.client import VoiceId
+    vid = VoiceId()                                  # AzureWebJobsStorage, else local Azurite
+    print(vid.identify("call.wav")["decision"])      # or vid.enroll("Ann", "ann.flac"), vid.verify(...)
+
+It only talks to storage, like any other uploader: the pipeline does the work.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from shared.core import contract
+from shared.gallery.store import stored_galleries
+from shared.core.settings import Settings
+from shared.storage.base import Storage
+from shared.storage.azure import get_storage
+from shared.storage.sealing import keyring
+
+
+class ResultTimeout(TimeoutError):
+    """No result appeared in time: is the host running (``voiceid up``)?"""
+
+
+def unique_probe_name(path: Path) -> str:
+    """``call.wav`` -> ``20261124T101500Z-3f9a1c-call.wav``: unique, and still says which file it was."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{secrets.token_hex(3)}-{path.name}"
+
+
+class VoiceId:
+    """Enrol, identify and verify through storage."""
+
+    def __init__(self, settings: Settings | None = None, storage: Storage | None = None):
+        self.settings = settings or Settings.from_env()
+        self.storage = storage or get_storage(self.settings.storage_connection)
+
+    def upload(self, container: str, blob: str, path: Path) -> str:
+        """Upload a file as ``<container>/<blob>``; returns the new ETag (replaces an older blob)."""
+        return self.storage.write(container, blob, Path(path).read_bytes())
+
+    def wait_result(self, container: str, blob: str, etag: str, timeout_s: float = 120.0) -> dict:
+        """Poll ``results/<container>/<blob>.json`` until it describes this upload (same ETag)."""
+        deadline = time.time() + timeout_s
+        name = contract.result_blob_name(container, blob)
+        while time.time() < deadline:
+            doc = self.storage.read_json(contract.RESULTS, name)
+            if doc is not None and doc.get("etag") == etag:
+                return doc
+            time.sleep(0.2)
+        raise ResultTimeout(f"no result for {container}/{blob} after {timeout_s:.0f} s; "
+                            "is the host running? Start it with 'voiceid up'.")
+
+    def enroll(self, speaker: str, path: str | Path, timeout_s: float = 120.0) -> dict:
+        """Enrol one file for ``speaker`` (as ``enroll/<speaker>/<file name>``) and return its result."""
+        blob = f"{speaker}/{Path(path).name}"
+        return self.wait_result(contract.ENROLL, blob, self.upload(contract.ENROLL, blob, Path(path)), timeout_s)
+
+    def identify(self, path: str | Path, timeout_s: float = 120.0) -> dict:
+        """Who is speaking in ``path`` (1:N, open set)? Returns the identify result."""
+        blob = unique_probe_name(Path(path))
+        return self.wait_result(contract.IDENTIFY, blob, self.upload(contract.IDENTIFY, blob, Path(path)), timeout_s)
+
+    def verify(self, path: str | Path, claim: str, timeout_s: float = 120.0) -> dict:
+        """Is the speaker in ``path`` who they claim to be (1:1)? Returns the verify result."""
+        blob = f"{claim}/{unique_probe_name(Path(path))}"
+        return self.wait_result(contract.IDENTIFY, blob, self.upload(contract.IDENTIFY, blob, Path(path)), timeout_s)
+
+    def speakers(self) -> list[dict]:
+        """Enrolled speakers of every model in the gallery, with voiceprint counts."""
+        rows = []
+        for gallery in stored_galleries(self.storage, self.settings.shard_count, keyring(self.settings.voiceprint_keys)):
+            rows += [{**row, "model_id": gallery.model.id} for row in gallery.speakers()]
+        return rows
+
+    def results(self, prefix: str | None = None, limit: int = 50) -> list[dict]:
+        """The most recent result documents (optionally under ``prefix``, e.g. ``identify/``)."""
+        items = list(self.storage.list(contract.RESULTS, prefix))
+        docs = [self.storage.read_json(contract.RESULTS, i.name) for i in items]
+        docs = [d for d in docs if d]
+        return sorted(docs, key=lambda d: d.get("created_at", ""))[-limit:]

@@ -1,0 +1,159 @@
+"""One settings object, read from environment variables (Azure app settings).
+
+Every knob of the product lives here with its documented default, so that an
+operator reads one table (docs/settings.md) instead of grepping the code. The
+storage connection string and the voiceprint keys are secrets: they are masked in
+``repr`` and never logged.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from shared.core.connection import DEV_STORAGE, endpoints_connection, mask
+from shared.core.errors import ConfigError
+from shared.core.keys import describe_keys, parse_keys
+from shared.core.models import MODELS, default_model_source
+
+
+def resolve_model_source(settings: Settings) -> str:
+    """``VOICEID_MODEL_SOURCE`` when set, else the default of the chosen ``VOICEID_MODEL``."""
+    return settings.model_source or default_model_source(settings.model)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration; build it with :meth:`from_env`."""
+
+    storage_connection: str = field(default=DEV_STORAGE, repr=False)
+    voiceprint_keys: str = field(default="", repr=False)
+    model: str = "ecapa"
+    model_source: str = ""
+    model_cache: str = str(Path.home() / ".cache" / "voiceid" / "models")
+    device: str = "auto"
+    torch_threads: int = 0
+    shard_count: int = 4
+    shard_cache_mb: float = 2048.0
+    stats_refresh_s: float = 300.0
+    top_k: int = 5
+    target_far: float = 0.01
+    enroll_mismatch: str = "flag"
+    score_aggregation: str = "mean"
+    channel: str = "mix"
+    embed_audio: str = "full"
+    embed_window_s: float = 30.0
+    min_speech_enroll_s: float = 3.0
+    min_speech_identify_s: float = 1.5
+    max_audio_seconds: float = 600.0
+    max_audio_bytes: int = 200 * 1024 * 1024
+    ffmpeg_timeout_s: float = 120.0
+    lockout_failures: int = 5
+    lockout_window_s: float = 900.0
+    lockout_s: float = 1800.0
+    probe_audio_retention_s: float = 30 * 86400.0
+    probe_embedding_retention_s: float = 0.0
+    result_retention_s: float = 30 * 86400.0
+    host_lease_s: float = 60.0
+    host_drain_s: float = 30.0
+    host_http_port: int = 7071
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Read every setting from ``env`` (default ``os.environ``); unset means default."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(ENV_NAMES[f.name])
+            if raw is None or raw == "":
+                continue
+            kind = type(getattr(_DEFAULTS, f.name))
+            try:
+                values[f.name] = kind(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{ENV_NAMES[f.name]}={raw!r} is not a valid {kind.__name__}") from exc
+        if not env.get(ENV_NAMES["storage_connection"]):  # identity-based, as on Azure: no key anywhere
+            values["storage_connection"] = endpoints_connection(env) or DEV_STORAGE
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Fail early, with the variable to fix, on values the product cannot run with."""
+        if self.model not in MODELS:
+            raise ConfigError(f"VOICEID_MODEL must be one of {', '.join(MODELS)}")
+        if self.shard_count < 1:
+            raise ConfigError("VOICEID_SHARD_COUNT must be at least 1")
+        if self.shard_cache_mb < 0:
+            raise ConfigError("VOICEID_SHARD_CACHE_MB must be 0 (no cache) or more")
+        if self.stats_refresh_s < 0:
+            raise ConfigError("VOICEID_STATS_REFRESH_S must be 0 (rebuild after every enrolment) or more seconds")
+        if self.top_k < 1:
+            raise ConfigError("VOICEID_TOP_K must be at least 1")
+        if self.score_aggregation not in ("mean", "max"):
+            raise ConfigError("VOICEID_SCORE_AGGREGATION must be 'mean' or 'max'")
+        if self.channel != "mix" and not self.channel.isdigit():
+            raise ConfigError("VOICEID_CHANNEL must be 'mix' or a channel number (0 = first)")
+        if self.embed_window_s < 5:
+            raise ConfigError("VOICEID_EMBED_WINDOW_S must be at least 5 seconds")
+        if not 0 < self.target_far < 0.5:
+            raise ConfigError("VOICEID_TARGET_FAR must be a rate between 0 and 0.5, e.g. 0.01 for 1 % false accepts")
+        if self.enroll_mismatch not in ("flag", "reject"):
+            raise ConfigError("VOICEID_ENROLL_MISMATCH must be 'flag' or 'reject'")
+        if self.embed_audio not in ("full", "speech"):
+            raise ConfigError("VOICEID_EMBED_AUDIO must be 'full' or 'speech'")
+        if self.lockout_failures < 0 or self.lockout_window_s <= 0 or self.lockout_s <= 0:
+            raise ConfigError("VOICEID_LOCKOUT_FAILURES must be 0 (off) or more; VOICEID_LOCKOUT_WINDOW_S and "
+                             "VOICEID_LOCKOUT_S must be positive seconds")
+        if min(self.probe_audio_retention_s, self.probe_embedding_retention_s, self.result_retention_s) < 0:
+            raise ConfigError("retention settings (VOICEID_*_RETENTION_S) are seconds, 0 or more")
+        if self.host_lease_s < 2 or self.host_drain_s < 0:
+            raise ConfigError("VOICEID_HOST_LEASE_S must be at least 2 seconds; VOICEID_HOST_DRAIN_S 0 or more")
+        if not 0 <= self.host_http_port <= 65535:
+            raise ConfigError("VOICEID_HOST_HTTP_PORT must be a TCP port (0 turns the local HTTP API off)")
+        parse_keys(self.voiceprint_keys)  # raises naming the entry to fix, never the key
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ConfigError("VOICEID_DEVICE must be auto, cpu, cuda or cuda:N")
+
+    def __repr__(self) -> str:
+        secret = ("storage_connection", "voiceprint_keys")
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name not in secret)
+        return (f"Settings(storage_connection={mask(self.storage_connection)!r}, "
+                f"voiceprint_keys={describe_keys(self.voiceprint_keys)}, {shown})")
+
+
+ENV_NAMES = {
+    "storage_connection": "AzureWebJobsStorage",
+    "voiceprint_keys": "VOICEID_VOICEPRINT_KEYS",
+    "model": "VOICEID_MODEL",
+    "model_source": "VOICEID_MODEL_SOURCE",
+    "model_cache": "VOICEID_MODEL_CACHE",
+    "device": "VOICEID_DEVICE",
+    "torch_threads": "VOICEID_TORCH_THREADS",
+    "shard_count": "VOICEID_SHARD_COUNT",
+    "shard_cache_mb": "VOICEID_SHARD_CACHE_MB",
+    "stats_refresh_s": "VOICEID_STATS_REFRESH_S",
+    "top_k": "VOICEID_TOP_K",
+    "target_far": "VOICEID_TARGET_FAR",
+    "enroll_mismatch": "VOICEID_ENROLL_MISMATCH",
+    "score_aggregation": "VOICEID_SCORE_AGGREGATION",
+    "channel": "VOICEID_CHANNEL",
+    "embed_audio": "VOICEID_EMBED_AUDIO",
+    "embed_window_s": "VOICEID_EMBED_WINDOW_S",
+    "min_speech_enroll_s": "VOICEID_MIN_SPEECH_ENROLL_S",
+    "min_speech_identify_s": "VOICEID_MIN_SPEECH_IDENTIFY_S",
+    "max_audio_seconds": "VOICEID_MAX_AUDIO_SECONDS",
+    "max_audio_bytes": "VOICEID_MAX_AUDIO_BYTES",
+    "ffmpeg_timeout_s": "VOICEID_FFMPEG_TIMEOUT_S",
+    "lockout_failures": "VOICEID_LOCKOUT_FAILURES",
+    "lockout_window_s": "VOICEID_LOCKOUT_WINDOW_S",
+    "lockout_s": "VOICEID_LOCKOUT_S",
+    "probe_audio_retention_s": "VOICEID_PROBE_AUDIO_RETENTION_S",
+    "probe_embedding_retention_s": "VOICEID_PROBE_EMBEDDING_RETENTION_S",
+    "result_retention_s": "VOICEID_RESULT_RETENTION_S",
+    "host_lease_s": "VOICEID_HOST_LEASE_S",
+    "host_drain_s": "VOICEID_HOST_DRAIN_S",
+    "host_http_port": "VOICEID_HOST_HTTP_PORT",
+}
+_DEFAULTS = Settings()

@@ -1,0 +1,116 @@
+"""Speaker embeddings behind one interface, with the model loaded once per process.
+
+Four backends share :class:`Embedder` (``VOICEID_MODEL``, listed in :data:`shared.core.models.MODELS`):
+
+* ``ecapa`` (default): SpeechBrain ECAPA-TDNN, ``speechbrain/spkrec-ecapa-voxceleb``;
+* ``xvector``: SpeechBrain x-vector, ``speechbrain/spkrec-xvect-voxceleb`` (same loader);
+* ``resemblyzer``: Resemblyzer's GE2E LSTM, whose real weights ship in its PyPI wheel;
+* ``fusion``: ECAPA and GE2E side by side in one voiceprint (``shared/embedding/fusion.py``).
+
+A backend only turns 16 kHz samples into a raw vector (:meth:`Embedder.embed_whole`);
+windowing of long inputs and L2 normalisation are the same for all of them. Every
+voiceprint records the model that made it (:class:`ModelInfo`: a name and a version
+taken from the weights' sha256), galleries and their calibration live under that id,
+so scores never mix models and every model is calibrated on its own scale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+import threading
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+import numpy as np
+
+from shared.core.models import MODELS, ModelInfo
+from shared.core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000
+
+
+def weights_version(path: Path) -> str:
+    """First 12 hex digits of a weights file's sha256, or ``unknown`` when it is not on disk."""
+    if not path.is_file():
+        return "unknown"
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:12]
+
+
+def resolve_device(setting: str) -> str:
+    """``auto`` picks CUDA when torch sees a GPU, else the CPU."""
+    import torch
+
+    if setting == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return setting
+
+
+class Embedder(ABC):
+    """A loaded speaker-embedding model. Thread-safe for inference.
+
+    Subclasses load their weights in ``__init__`` (raising ``TransientError`` with code
+    ``model.unavailable`` when they cannot), set :attr:`info` and implement
+    :meth:`embed_whole`.
+    """
+
+    info: ModelInfo
+    device: str
+
+    def __init__(self, settings: Settings):
+        import torch
+
+        if settings.torch_threads > 0:
+            torch.set_num_threads(settings.torch_threads)
+        self.device = resolve_device(settings.device)
+
+    @abstractmethod
+    def embed_whole(self, samples: np.ndarray) -> np.ndarray:
+        """The model's raw (un-normalised) embedding of the whole 16 kHz signal in one call."""
+
+    def embed(self, samples: np.ndarray, window_s: float = Settings.embed_window_s) -> np.ndarray:
+        """L2-normalised float32 embedding of 16 kHz mono samples (so a dot product is a cosine).
+
+        Inputs longer than the window are cut into equal parts, each embedded, and the
+        parts averaged by length: the model's memory grows with input length (about
+        16 MB per second of audio on CPU for ECAPA), and the averaged embedding agrees
+        with the whole-clip one (cosine >= 0.987 on the team kit; docs/audio.md).
+        """
+        parts = max(1, int(np.ceil(len(samples) / (window_s * SAMPLE_RATE))))
+        pieces = np.array_split(samples, parts)
+        vecs = np.stack([self.embed_whole(p) for p in pieces])
+        vec = (vecs * np.array([len(p) for p in pieces], np.float64)[:, None]).sum(axis=0)
+        norm = float(np.linalg.norm(vec))
+        return (vec / norm if norm > 0 else vec).astype(np.float32)
+
+    def _loaded(self, name: str, version: str) -> None:
+        """Record the model's identity; the embedding size is learned from one second of noise."""
+        probe = np.random.default_rng(0).standard_normal(SAMPLE_RATE).astype(np.float32) * 0.01
+        self.info = ModelInfo(name=name, version=version, dim=int(self.embed_whole(probe).shape[-1]))
+        log.info("loaded speaker model %s on %s", self.info.id, self.device)
+
+
+def backend_class(model: str) -> type[Embedder]:
+    """The class behind a ``VOICEID_MODEL`` value (imports its module on first use)."""
+    module, _, cls = MODELS[model].backend.partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+_lock = threading.Lock()
+_cache: dict[tuple[str, str, str], Embedder] = {}
+
+
+def get_embedder(settings: Settings) -> Embedder:
+    """The process-wide model for these settings, loaded on first use and kept warm."""
+    key = (settings.model, settings.model_source, settings.device)
+    with _lock:
+        if key not in _cache:
+            _cache[key] = backend_class(settings.model)(settings)
+        return _cache[key]

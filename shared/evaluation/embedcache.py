@@ -1,0 +1,99 @@
+"""Embeddings of local files through the product's front end, cached on disk.
+
+The evaluation harness scores thousands of trials over a few hundred files; each
+file is decoded, measured and embedded once (exactly as the pipeline does) and the
+result kept under ``VOICEID_MODEL_CACHE/../embeddings``, keyed by the file's
+content hash, the model id and every setting that changes the embedding. A re-run
+therefore costs file hashing only, and a changed setting or model never reuses a
+stale vector.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from shared.core.errors import PermanentError
+from shared.embedding.frontend import embed_prepared, prepare
+from shared.core.settings import Settings
+
+
+@dataclass(frozen=True)
+class FileEmbedding:
+    """One file's embedding, its speech measure, and why the pipeline would refuse it (if it would)."""
+
+    vector: np.ndarray | None = field(repr=False)
+    net_speech_s: float
+    duration_s: float
+    error: str | None = None  # a front-end error code (e.g. ``audio.undecodable``): no vector at all
+
+    def gate(self, min_speech_s: float) -> str | None:
+        """The error code the pipeline would give this file as input, or None when it would be accepted."""
+        if self.error:
+            return self.error
+        if self.net_speech_s == 0:
+            return "audio.no_speech"
+        if self.net_speech_s < min_speech_s:
+            return "audio.too_little_speech"
+        return None
+
+
+def front_end_key(settings: Settings, model_id: str, front_end: str = "product") -> str:
+    """A short hash of everything that changes an embedding besides the audio itself."""
+    parts = [model_id, front_end, settings.channel, settings.embed_audio, f"{settings.embed_window_s:g}",
+             f"{settings.max_audio_seconds:g}"]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+class EmbeddingCache:
+    """Embeds files once per (content, model, front-end settings)."""
+
+    def __init__(self, settings: Settings, model_id: str, root: Path | None = None, front_end: str = "product"):
+        """``front_end`` "poc" embeds the original PoC's way instead (:mod:`shared.evaluation.pocbaseline`)."""
+        self.settings = settings
+        self.model_id = model_id
+        self.front_end = front_end
+        base = Path(settings.model_cache).expanduser().parent / "embeddings" if root is None else root
+        self.dir = base / front_end_key(settings, model_id, front_end)
+        self.hits = 0
+        self.misses = 0
+
+    def _paths(self, digest: str) -> tuple[Path, Path]:
+        d = self.dir / digest[:2]
+        return d / f"{digest}.npy", d / f"{digest}.json"
+
+    def get(self, path: Path) -> FileEmbedding:
+        """The file's embedding, computed through the product's front end on a cache miss."""
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        vec_path, meta_path = self._paths(digest)
+        if meta_path.is_file():
+            self.hits += 1
+            meta = json.loads(meta_path.read_text())
+            vector = np.load(vec_path, allow_pickle=False) if vec_path.is_file() else None
+            return FileEmbedding(vector=vector, **meta)
+        self.misses += 1
+        got = self._compute(data)
+        meta_path.parent.mkdir(parents=True, exist_ok=True)
+        if got.vector is not None:
+            np.save(vec_path, got.vector, allow_pickle=False)
+        meta_path.write_text(json.dumps({"net_speech_s": got.net_speech_s, "duration_s": got.duration_s,
+                                         "error": got.error}))
+        return got
+
+    def _compute(self, data: bytes) -> FileEmbedding:
+        if self.front_end == "poc":
+            from shared.evaluation.pocbaseline import poc_embedding
+
+            return FileEmbedding(vector=poc_embedding(data, self.settings), net_speech_s=float("inf"), duration_s=0.0)
+        try:
+            prep = prepare(data, self.settings)
+        except PermanentError as err:
+            return FileEmbedding(vector=None, net_speech_s=0.0, duration_s=0.0, error=err.code)
+        emb = embed_prepared(prep, self.settings)
+        return FileEmbedding(vector=emb.vector, net_speech_s=prep.net_speech_s,
+                             duration_s=prep.audio["duration_s"])

@@ -1,0 +1,109 @@
+"""Enrolment: ``enroll/<speaker>/<file>`` or ``enroll/<speaker>.<ext>`` -> a voiceprint and a result."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from shared.results import audit, documents as results
+from shared.core import contract, faults
+from shared.gallery import tombstones
+from shared.scoring import integrity
+from shared.core.errors import PermanentError
+from shared.gallery.store import Gallery
+from shared.gallery.shards import Voiceprint, shard_of, voiceprint_id
+from shared.scoring.stats import GalleryStats, refresh_due
+from shared.core.names import parse_enroll, speaker_key
+from shared.core.records import BlobInput
+from shared.embedding.frontend import embed_input
+from shared.core.settings import Settings
+from shared.gallery.cache import PreparedShard, shard_cache
+from shared.storage.base import Storage
+from shared.storage.azure import get_storage
+from shared.storage.sealing import keyring
+
+log = logging.getLogger(__name__)
+
+
+def held_gallery(gallery: Gallery, settings: Settings) -> tuple[GalleryStats, list[PreparedShard]]:
+    """The statistics and every shard, from this process's shard cache (only what changed is read)."""
+    cache, where = shard_cache(settings), settings.storage_connection
+    stats, etag = cache.stats(gallery, where)
+    return stats, [cache.shard(gallery, n, stats, etag, where) for n in range(gallery.shard_count)]
+
+
+def refresh_if_due(gallery: Gallery, stats: GalleryStats, shards: list[PreparedShard], settings: Settings) -> None:
+    """Rebuild the statistics when :func:`~shared.scoring.stats.refresh_due` says so, from the held speaker models."""
+    speakers = sum(len(p.keys) for p in shards)
+    voiceprints = sum(len(p.shard.entries) for p in shards)
+    if refresh_due(stats, speakers, voiceprints, settings.stats_refresh_s):
+        keys = [k for p in shards for k in p.keys]
+        models = np.vstack([p.models for p in shards]) if shards else np.zeros((0, gallery.model.dim), np.float32)
+        gallery.store_stats(keys, models, voiceprints)
+    else:
+        log.info("statistics of %s kept: built from %d voiceprints, the gallery has %d", gallery.model.id,
+                 stats.voiceprints, voiceprints)
+
+
+def discard(storage: Storage, inp: BlobInput, when: str) -> dict:
+    """An enrolment of a speaker erased after its upload: no voiceprint, no result, one audit event."""
+    audit.record(storage, "discard", actor="blob-trigger", outcome="erased_speaker", blob=f"{contract.ENROLL}/{inp.blob}",
+                 request_id=inp.request_id, checked=when)
+    log.warning("enrolment %s discarded: its speaker was erased after the upload", inp.request_id)
+    return {"kind": "enroll", "status": "discarded", "request_id": inp.request_id, "checked": when}
+
+
+def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
+    """Add a voiceprint for the blob's speaker and write the enroll result.
+
+    Bad input ends as a ``rejected`` result; storage trouble raises
+    :class:`~shared.core.errors.TransientError` so the host retries.
+    """
+    start = time.time()
+    storage = get_storage(settings.storage_connection)
+    model_id = None
+    try:
+        target = parse_enroll(inp.blob)
+        if tombstones.erased_in_flight(storage, speaker_key(target.speaker), contract.ENROLL, inp.blob):
+            return discard(storage, inp, "before")
+        emb = embed_input(inp, settings, min_speech_s=settings.min_speech_enroll_s)
+        model_id = emb.model.id
+        faults.pause("enroll.embedded")
+        vp = Voiceprint(
+            voiceprint_id=voiceprint_id(contract.ENROLL, inp.blob), key=speaker_key(target.speaker),
+            speaker=target.speaker, embedding=emb.vector, blob=f"{contract.ENROLL}/{inp.blob}",
+            etag=inp.etag, sha256=inp.sha256, duration_s=emb.audio["duration_s"],
+            net_speech_s=emb.audio["net_speech_s"], created_at=results.now_iso(),
+        )
+        gallery = Gallery(storage, emb.model, settings.shard_count, keyring(settings.voiceprint_keys))
+        stats, shards = held_gallery(gallery, settings)
+        checked = integrity.check(vp.embedding, vp.key, shards, stats, settings.target_far)
+        if checked["status"] == "mismatch" and settings.enroll_mismatch == "reject":
+            raise PermanentError(
+                f"this file does not sound like the voiceprints already enrolled for {target.speaker!r} "
+                f"(score {checked['score']}, threshold {checked['threshold']})", code="enroll.mismatch",
+                hint="Check that the file is filed under the right speaker; the voiceprint was not stored.",
+                details={"integrity": checked, "audio": emb.audio})
+        speaker = gallery.add(vp)
+        mine = shard_of(vp.key, gallery.shard_count)
+        if tombstones.erased_in_flight(storage, vp.key, contract.ENROLL, inp.blob):  # erased while we embedded
+            gallery.write_shard(mine, [], drop={vp.voiceprint_id})
+            return discard(storage, inp, "after")
+        faults.pause("enroll.stored")
+        shards[mine] = shard_cache(settings).shard(gallery, mine, stats, shards[mine].stats_etag,
+                                                   settings.storage_connection)  # the one shard that changed
+        twin = shards[mine].shard.same_audio(vp)  # this audio was already enrolled under another file name
+        refresh_if_due(gallery, stats, shards, settings)
+        timings = {**emb.timings_ms, "total": results.ms_since(start)}
+        doc = results.base("enroll", contract.ENROLL, inp.blob, inp.etag, model_id=model_id, timings_ms=timings,
+                           request_id=inp.request_id, audio=emb.audio, speaker=speaker,
+                           voiceprint_id=twin["voiceprint_id"] if twin else vp.voiceprint_id,
+                           duplicate_of=twin["blob"] if twin else None, integrity=checked)
+    except PermanentError as err:
+        doc = results.failure("enroll", contract.ENROLL, inp.blob, inp.etag, err, status="rejected",
+                              model_id=model_id, timings_ms={"total": results.ms_since(start)},
+                              request_id=inp.request_id)
+    results.write(storage, contract.ENROLL, inp.blob, doc)
+    return doc

@@ -1,0 +1,74 @@
+"""Identification: ``identify/<file>`` (1:N) or ``identify/<claimed>/<file>`` (1:1) -> match jobs.
+
+The trigger embeds the probe once, stores the embedding in ``match-state`` and
+returns one match job per shard to score (every shard for 1:N, the claimed
+speaker's shard for 1:1). The jobs leave through the function's queue output
+binding, so they are sent only if the function succeeds.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from datetime import datetime, timezone
+
+import numpy as np
+
+from shared.core import contract, faults
+from shared.pipeline import lockout
+from shared.results import documents as results
+from shared.storage import sealing
+from shared.core.errors import PermanentError
+from shared.gallery.store import Gallery
+from shared.gallery.shards import shard_of
+from shared.core.names import IdentifyTarget, parse_identify, speaker_key
+from shared.core.records import BlobInput
+from shared.embedding.frontend import embed_input
+from shared.core.records import MatchJob
+from shared.core.settings import Settings
+from shared.storage.base import Storage
+from shared.storage.azure import get_storage
+
+
+def refuse_if_locked(storage: Storage, claimed: str, settings: Settings) -> None:
+    """A claim locked by repeated failures is refused before any scoring (:mod:`shared.pipeline.lockout`)."""
+    until = lockout.locked_until(storage, speaker_key(claimed), settings)
+    if until is not None:
+        when = datetime.fromtimestamp(until, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        raise PermanentError(f"verifications of {claimed!r} are locked until {when} after repeated failures",
+                             code="verify.locked",
+                             hint="Try again after the lock ends; an operator can see the lockout in the audit log.")
+
+
+def handle_identify(inp: BlobInput, settings: Settings) -> list[str]:
+    """Embed the probe and return the match-job messages; bad input ends as a ``rejected`` result."""
+    start = time.time()
+    storage = get_storage(settings.storage_connection)
+    target: IdentifyTarget | None = None
+    try:
+        target = parse_identify(inp.blob)
+        if target.claimed is not None:
+            refuse_if_locked(storage, target.claimed, settings)
+        emb = embed_input(inp, settings, min_speech_s=settings.min_speech_identify_s)
+    except PermanentError as err:
+        kind = target.kind if target else ("verify" if "/" in inp.blob else "identify")
+        doc = results.failure(kind, contract.IDENTIFY, inp.blob, inp.etag, err, status="rejected",
+                              timings_ms={"total": results.ms_since(start)}, request_id=inp.request_id)
+        results.write(storage, contract.IDENTIFY, inp.blob, doc)
+        return []
+    faults.pause("identify.embedded")
+    buf = io.BytesIO()
+    np.save(buf, emb.vector, allow_pickle=False)
+    probe = contract.probe_blob(inp.request_id)
+    sealing.write_blob(storage, sealing.keyring(settings.voiceprint_keys), contract.MATCH_STATE, probe, buf.getvalue())
+    count = Gallery(storage, emb.model, settings.shard_count, sealing.keyring(settings.voiceprint_keys)).shard_count
+    if target.claimed is None:
+        shards = tuple(range(count))
+    else:
+        shards = (shard_of(speaker_key(target.claimed), count),)
+    return [
+        MatchJob(request_id=inp.request_id, kind=target.kind, blob=inp.blob, etag=inp.etag, shard=s,
+                 shards=shards, model_id=emb.model.id, probe=probe,
+                 claimed=target.claimed, received_at=start, audio=emb.audio, timings_ms=emb.timings_ms).to_json()
+        for s in shards
+    ]

@@ -1,0 +1,89 @@
+"""Lockout: a claimed identity that keeps failing verification is locked for a while.
+
+A voice cannot be brute-forced by retrying recordings (or synthetic variations of one)
+until one passes: after ``VOICEID_LOCKOUT_FAILURES`` rejected verifications of one
+claimed speaker within ``VOICEID_LOCKOUT_WINDOW_S``, further verifications of that claim
+are refused for ``VOICEID_LOCKOUT_S`` without being scored (``verify.locked``), and a
+``lockout`` audit event is written. An accepted verification clears the count.
+
+State lives in ``gallery/lockouts/<key hash>.json`` (no name), updated with
+ETag-conditional writes, so concurrent workers count every failure.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+
+from shared.results import audit
+from shared.core import contract
+from shared.core.errors import TransientError
+from shared.core.settings import Settings
+from shared.storage.base import ConcurrencyConflict, Storage
+
+MAX_WRITE_ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class LockState:
+    """Recent failures (request id -> Unix time) and the end of the current lock (0: not locked).
+
+    Keyed by request so that a retried or duplicated fan-in counts one failure once.
+    """
+
+    failures: dict[str, float] = field(default_factory=dict)
+    locked_until: float = 0.0
+
+    def after_failure(self, request_id: str, now: float, settings: Settings) -> LockState:
+        recent = {r: t for r, t in self.failures.items() if now - t < settings.lockout_window_s}
+        recent[request_id] = self.failures.get(request_id, now)
+        if len(recent) >= settings.lockout_failures:
+            return LockState(failures={}, locked_until=now + settings.lockout_s)
+        return LockState(failures=recent, locked_until=self.locked_until)
+
+
+def _read(storage: Storage, key: str) -> tuple[LockState, str | None]:
+    got = storage.read(contract.GALLERY, contract.lock_blob(key))
+    if got is None:
+        return LockState(), None
+    doc = json.loads(got[0])
+    return LockState(failures=dict(doc.get("failures", {})), locked_until=doc.get("locked_until", 0.0)), got[1]
+
+
+def locked_until(storage: Storage, key: str, settings: Settings, now: float | None = None) -> float | None:
+    """When the lock on this claim ends, or None when verifications of it may go ahead."""
+    if settings.lockout_failures <= 0:
+        return None
+    state, _ = _read(storage, key)
+    return state.locked_until if state.locked_until > (time.time() if now is None else now) else None
+
+
+def note_outcome(storage: Storage, key: str, speaker: str, request_id: str, accepted: bool,
+                 settings: Settings) -> LockState | None:
+    """Count a rejected verification (or clear the count on an accept); audits a lock as it engages.
+
+    Called before the result is written, so a crash in between counts the failure on retry
+    rather than losing it; the request id makes the second count a no-op.
+    """
+    if settings.lockout_failures <= 0:
+        return None
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        state, etag = _read(storage, key)
+        if (accepted and not state.failures) or (not accepted and request_id in state.failures):
+            return state
+        now = time.time()
+        new = LockState() if accepted else state.after_failure(request_id, now, settings)
+        if new == state:
+            return state
+        try:
+            storage.write_json(contract.GALLERY, contract.lock_blob(key), asdict(new), if_match=etag,
+                               if_none_match=etag is None)
+        except ConcurrencyConflict:
+            continue
+        if new.locked_until > state.locked_until:
+            audit.record(storage, "lockout", actor="match-worker", outcome="locked", speaker=speaker,
+                         until=new.locked_until, failures=settings.lockout_failures,
+                         window_s=settings.lockout_window_s)
+        return new
+    raise TransientError("lockout state kept changing", code="lockout.contention")
