@@ -1,4 +1,4 @@
-"""Fixtures shared by every test folder: the team kit's real speech."""
+"""Fixtures shared by every test folder: the team kit's real speech (helpers live in tests/helpers.py)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.core.paths import PROJECT_ROOT
-
-DATA = PROJECT_ROOT.parent / "shared" / "data"
-MULTI = DATA / "librispeech-multi"
-SINGLE = DATA / "librispeech-single"
-
-
-def clips(speaker: str) -> list[Path]:
-    return sorted((MULTI / speaker).glob("*.flac"))
-
-
-def enrol_clips(speaker: str, count: int) -> list[Path]:
-    """The ``count`` longest clips of a speaker, never the last two (tests hold those back as probes)."""
-    return sorted(clips(speaker)[:-2], key=lambda p: p.stat().st_size, reverse=True)[:count]
+from tests.helpers import DATA, MULTI, SINGLE
 
 
 @pytest.fixture(scope="session")

@@ -133,12 +133,14 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
 
 
 PACKAGE_HELP = """Write the zip that Azure Functions runs (infra/README.md deploys it): host.json, requirements.txt,
-the function folders and shared/. --hosting flex gives every blob trigger "source": "EventGrid" (the only
+the function folders and the parts of shared/ that run on Azure (not the CLI, local host, client, operator
+tools or evaluation harness). --hosting flex gives every blob trigger "source": "EventGrid" (the only
 blob trigger of Flex Consumption, which builds the dependencies itself); premium runs the zip from a blob
 URL without a build, so add the dependencies, installed for Linux x86_64 and Python 3.11:
 
 examples:
   voiceid package --hosting flex --out build/voiceid-flex.zip
+  voiceid package --hosting flex --extras ge2e --out build/voiceid-fusion.zip    # VOICEID_MODEL=fusion
   pip install --target build/site -r requirements.txt
   voiceid package --hosting premium --site-packages build/site --out build/voiceid-premium.zip"""
 
@@ -148,7 +150,8 @@ def cmd_package(args: argparse.Namespace) -> int:
 
     from shared.ops.package import build
 
-    names = build(Path(args.out), args.hosting, site_packages=Path(args.site_packages) if args.site_packages else None)
+    names = build(Path(args.out), args.hosting, site_packages=Path(args.site_packages) if args.site_packages else None,
+                  extras=tuple(args.extras or ()))
     functions = sorted({n.split("/")[0] for n in names if n.endswith("/function.json")})
     print(f"{args.out}: {len(names)} files, functions {', '.join(functions)} ({args.hosting})")
     return 0
@@ -208,6 +211,9 @@ def add_ops_parsers(add) -> None:
     p.add_argument("--hosting", choices=("premium", "flex"), default="premium", help="infra/main.bicep's hosting")
     p.add_argument("--out", default="build/voiceid.zip", help="the zip to write (default build/voiceid.zip)")
     p.add_argument("--site-packages", help="a pip --target folder to ship as .python_packages (premium)")
+    p.add_argument("--extras", nargs="*", metavar="EXTRA",
+                   help="optional dependencies to add to requirements.txt, e.g. ge2e for VOICEID_MODEL=resemblyzer "
+                        "or fusion (their pins come from pyproject.toml)")
     p = add("audit", cmd_audit, "show the audit log (who did what, when)", AUDIT_HELP)
     p.add_argument("--date", help="one UTC day, YYYY-MM-DD (default: every day)")
     p.add_argument("--speaker", help="only events about this speaker")

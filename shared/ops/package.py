@@ -1,8 +1,12 @@
 """``voiceid package``: the zip Azure Functions runs, for either hosting of infra/main.bicep.
 
-The package holds exactly what the function app needs: ``host.json``, ``requirements.txt``,
-every function folder and the ``shared`` package (no tests, no caches, no local
-settings). For Flex Consumption every blob trigger gets ``"source": "EventGrid"``, the
+The package holds exactly what the function app runs: ``host.json``, ``requirements.txt``,
+every function folder, and of the ``shared`` package the layers the functions import
+(:data:`DEPLOYED`: ``entrypoints`` and everything below it in docs/architecture.md), never the
+CLI, the local host, the client, the operator tools or the evaluation harness (the import
+contracts in pyproject.toml keep the deployed layers from importing them; a unit test imports
+every deployed module from the extracted zip alone). ``extras`` adds the pins of optional
+dependencies to requirements.txt (``ge2e`` for ``VOICEID_MODEL=resemblyzer`` or ``fusion``). For Flex Consumption every blob trigger gets ``"source": "EventGrid"``, the
 only blob trigger that plan supports; the function code is the same, and the local host
 keeps polling either way. Premium runs the zip from a blob URL, with no build step on
 Azure, so its dependencies go in with ``--site-packages`` (``pip install --target``).
@@ -15,9 +19,13 @@ import zipfile
 from pathlib import Path
 
 from shared.core.paths import project_root
+from shared.ops.requirements import requirements
 
 HOSTINGS = ("premium", "flex")
-SKIP_PARTS = {"__pycache__", "localhost"}  # the local host is for laptops and tests, never deployed
+# The layers of shared/ that run on Azure: entrypoints.py and what it imports (pyproject.toml's contracts).
+DEPLOYED = ("__init__.py", "entrypoints.py", "api", "pipeline", "privacy", "gallery", "results", "scoring",
+            "embedding", "audio", "storage", "core")
+SKIP_PARTS = {"__pycache__"}
 SKIP_SUFFIXES = (".pyc", ".pyo")
 
 
@@ -40,7 +48,8 @@ def _files(folder: Path, root: Path) -> list[Path]:
             and not p.name.endswith(SKIP_SUFFIXES)]
 
 
-def build(out: Path, hosting: str, *, root: Path | None = None, site_packages: Path | None = None) -> list[str]:
+def build(out: Path, hosting: str, *, root: Path | None = None, site_packages: Path | None = None,
+          extras: tuple[str, ...] = ()) -> list[str]:
     """Write the package zip to ``out``; returns the names it holds."""
     if hosting not in HOSTINGS:
         raise ValueError(f"hosting must be one of {', '.join(HOSTINGS)}")
@@ -48,11 +57,11 @@ def build(out: Path, hosting: str, *, root: Path | None = None, site_packages: P
     out.parent.mkdir(parents=True, exist_ok=True)
     names: list[str] = []
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name in ("host.json", "requirements.txt"):
-            zf.write(root / name, name)
-            names.append(name)
-        for folder in function_folders(root) + [root / "shared"]:
-            for path in _files(folder, root):
+        zf.write(root / "host.json", "host.json")
+        zf.writestr("requirements.txt", requirements(root, extras) if extras else (root / "requirements.txt").read_text())
+        names += ["host.json", "requirements.txt"]
+        for folder in function_folders(root) + [root / "shared" / part for part in DEPLOYED]:
+            for path in ([folder] if folder.is_file() else _files(folder, root)):
                 arc = path.relative_to(root).as_posix()
                 if path.name == "function.json":
                     zf.writestr(arc, function_json(path, hosting))

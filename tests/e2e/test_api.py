@@ -9,7 +9,7 @@ import requests
 
 from shared.results import audit
 from shared.localhost.functionkeys import FunctionKeys
-from tests.conftest import clips, enrol_clips
+from tests.helpers import clips, enrol_clips
 
 API_SPEAKER = "API Reader 3080"
 
@@ -153,7 +153,7 @@ def test_junk_through_the_api_gets_a_rejected_result(api, key):
 def test_openapi_document_is_served_and_matches_docs(api, key):
     import json
 
-    from shared.core.paths import PROJECT_ROOT
+    from tests.helpers import PROJECT_ROOT
 
     served = call("GET", f"{api}/openapi.json", key).json()
     assert served == json.loads((PROJECT_ROOT / "docs" / "openapi.json").read_text())

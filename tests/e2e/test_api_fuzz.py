@@ -17,7 +17,7 @@ import pytest
 from shared.localhost.functionkeys import FunctionKeys
 from shared.localhost.process import HostProcess
 from shared.storage.azure import get_storage
-from tests.e2e.conftest import HOST_ENV, start_azurite
+from tests.helpers import HOST_ENV, start_azurite
 
 ST = Path(sys.executable).with_name("st")
 CHECKS = "all"  # not_a_server_error plus conformance of status codes, content types, headers and bodies

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests import media
-from tests.conftest import clips
-from tests.schema_check import assert_valid
+from tests.helpers import clips
+from tests.helpers import assert_valid
 
 pytestmark = pytest.mark.e2e
 

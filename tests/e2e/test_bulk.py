@@ -13,8 +13,8 @@ import time
 import pytest
 
 from shared.privacy import erasure
-from shared.core.paths import PROJECT_ROOT
-from tests.conftest import enrol_clips
+from tests.helpers import PROJECT_ROOT
+from tests.helpers import enrol_clips
 
 READERS = ("2609", "3331")
 

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from shared.core.paths import PROJECT_ROOT
-from tests.conftest import clips, enrol_clips
+from tests.helpers import PROJECT_ROOT
+from tests.helpers import clips, enrol_clips
 
 pytestmark = pytest.mark.e2e
 

@@ -28,10 +28,10 @@ from shared.pipeline.enroll import handle_enroll
 from shared.gallery.store import stored_models
 from shared.core.names import speaker_key
 from shared.core.records import BlobInput
-from shared.core.paths import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT
 from shared.core.settings import Settings
-from tests.conftest import clips, enrol_clips
-from tests.e2e.conftest import HOST_ENV
+from tests.helpers import clips, enrol_clips
+from tests.helpers import HOST_ENV
 
 pytestmark = pytest.mark.e2e
 SPEAKER = "Erase Me 2609"

@@ -9,7 +9,7 @@ import pytest
 from shared.core import contract
 from shared.localhost.functions import encode_message
 from shared.core.records import BlobInput
-from tests.conftest import clips
+from tests.helpers import clips
 
 pytestmark = pytest.mark.e2e
 

@@ -24,8 +24,8 @@ from shared.embedding.embedder import get_embedder
 from shared.gallery.store import Gallery
 from shared.localhost.process import HostProcess
 from shared.core.settings import Settings
-from tests.conftest import clips, enrol_clips
-from tests.e2e.conftest import HOST_ENV, eleven_voiceprints, start_azurite
+from tests.helpers import clips, enrol_clips
+from tests.helpers import HOST_ENV, eleven_voiceprints, start_azurite
 
 pytestmark = pytest.mark.e2e
 FAULT_ENV = {**HOST_ENV, "VOICEID_HOST_LEASE_S": "6"}

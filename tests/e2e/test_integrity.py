@@ -9,8 +9,8 @@ import pytest
 from shared.core import contract
 from shared.pipeline.enroll import handle_enroll
 from shared.core.records import BlobInput
-from tests.conftest import DATA, enrol_clips
-from tests.schema_check import assert_valid
+from tests.helpers import DATA, enrol_clips
+from tests.helpers import assert_valid
 
 pytestmark = pytest.mark.e2e
 

@@ -20,11 +20,11 @@ import pytest
 from shared.core import contract
 from shared.client.voiceid import VoiceId
 from shared.localhost.process import HostProcess
-from shared.core.paths import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT
 from shared.core.settings import Settings
 from tests import media
-from tests.conftest import DATA, MULTI, clips
-from tests.e2e.conftest import start_azurite
+from tests.helpers import DATA, MULTI, clips
+from tests.helpers import start_azurite
 
 pytestmark = pytest.mark.e2e
 LONG = os.environ.get("VOICEID_TEST_LONG") == "1"

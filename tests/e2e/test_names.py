@@ -6,8 +6,8 @@ import unicodedata
 
 import pytest
 
-from tests.conftest import clips, enrol_clips
-from tests.schema_check import assert_valid
+from tests.helpers import clips, enrol_clips
+from tests.helpers import assert_valid
 
 pytestmark = pytest.mark.e2e
 

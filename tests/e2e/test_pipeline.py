@@ -8,9 +8,9 @@ import pytest
 
 from shared.core import contract
 from shared.scoring.calibration import identify_threshold
-from tests.conftest import SINGLE, clips
-from tests.e2e.conftest import FILE_SPEAKER, FOLDER_SPEAKERS
-from tests.schema_check import assert_valid
+from tests.helpers import SINGLE, clips
+from tests.helpers import FILE_SPEAKER, FOLDER_SPEAKERS
+from tests.helpers import assert_valid
 
 pytestmark = pytest.mark.e2e
 

@@ -20,9 +20,9 @@ from shared.pipeline.identify import handle_identify
 from shared.localhost.functions import encode_message
 from shared.core.records import BlobInput
 from shared.ops.reembed import reembed
-from tests.conftest import clips
-from tests.e2e.conftest import FOLDER_SPEAKERS
-from tests.schema_check import assert_valid
+from tests.helpers import clips
+from tests.helpers import FOLDER_SPEAKERS
+from tests.helpers import assert_valid
 
 pytestmark = pytest.mark.e2e
 

@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
-from shared.core.paths import PROJECT_ROOT
-from tests.conftest import MULTI, clips
+from tests.helpers import PROJECT_ROOT
+from tests.helpers import MULTI, clips
 
 READERS = ("1688", "1998", "2033", "2414")
 

@@ -22,8 +22,8 @@ from shared.scoring.normalization import l2
 from shared.ops.reshard import reshard
 from shared.core.settings import Settings
 from shared.storage.azure import get_storage
-from tests.conftest import clips
-from tests.e2e.conftest import FOLDER_SPEAKERS, HOST_ENV
+from tests.helpers import clips
+from tests.helpers import FOLDER_SPEAKERS, HOST_ENV
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,8 @@ import pytest
 from azure.core.exceptions import ResourceExistsError
 
 from shared.core import contract
-from tests.conftest import clips
-from tests.schema_check import assert_valid
+from tests.helpers import clips
+from tests.helpers import assert_valid
 
 pytestmark = pytest.mark.e2e
 

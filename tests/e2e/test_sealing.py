@@ -28,10 +28,10 @@ from shared.core.errors import PermanentError
 from shared.gallery.store import Gallery, stored_models
 from shared.localhost.process import HostProcess
 from shared.ops.rotation import sealed_blobs
-from shared.core.paths import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT
 from shared.core.settings import Settings
-from tests.conftest import clips
-from tests.e2e.conftest import HOST_ENV, eleven_voiceprints, start_azurite
+from tests.helpers import clips
+from tests.helpers import HOST_ENV, eleven_voiceprints, start_azurite
 
 pytestmark = pytest.mark.e2e
 

@@ -27,11 +27,11 @@ from shared.storage import sealing
 from shared.localhost.azurite import Azurite
 from shared.client.voiceid import VoiceId
 from shared.localhost.process import HostProcess
-from shared.core.paths import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT
 from shared.core.settings import Settings
 from shared.storage.azure import get_storage
-from tests.conftest import clips, enrol_clips
-from tests.e2e.conftest import HOST_ENV, start_azurite
+from tests.helpers import clips, enrol_clips
+from tests.helpers import HOST_ENV, start_azurite
 
 pytestmark = pytest.mark.e2e
 ACCOUNT = "canaryacct"

@@ -10,8 +10,8 @@ from shared.results import audit
 from shared.core import contract
 from shared.privacy.retention import sweep
 from shared.core.settings import Settings
-from tests.conftest import clips
-from tests.e2e.conftest import FILLERS, HOST_ENV
+from tests.helpers import clips
+from tests.helpers import FILLERS, HOST_ENV
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,8 @@ import sys
 import threading
 import time
 
-from shared.core.paths import PROJECT_ROOT
-from tests.conftest import clips
+from tests.helpers import PROJECT_ROOT
+from tests.helpers import clips
 
 
 def test_watch_prints_each_new_result_as_it_appears(azurite, client, enrolled):

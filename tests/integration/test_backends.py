@@ -12,9 +12,9 @@ from shared.core.models import FUSED_PARTS
 from shared.embedding.embedder import get_embedder
 from shared.core.errors import TransientError
 from shared.embedding.ge2e import at_loudness
-from shared.core.paths import TEAM_KIT_MODELS
+from tests.helpers import TEAM_KIT_MODELS
 from shared.core.settings import Settings
-from tests.integration.test_embedding import speech
+from tests.helpers import speech
 
 XVECTOR_DIR = Path(os.environ.get("VOICEID_XVECTOR_SOURCE", TEAM_KIT_MODELS / "spkrec-xvect-voxceleb"))
 

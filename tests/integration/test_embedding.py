@@ -5,20 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shared.audio.decode import decode
 from shared.embedding.embedder import get_embedder
 from shared.core.settings import Settings
-from tests.conftest import clips
+from tests.helpers import speech
 
 
 @pytest.fixture(scope="module")
 def model(kit):
     return get_embedder(Settings.from_env())
-
-
-def speech(speaker: str, seconds: float) -> np.ndarray:
-    joined = np.concatenate([decode(c.read_bytes(), max_seconds=600, timeout_s=60).samples for c in clips(speaker)])
-    return np.resize(joined, int(seconds * 16000))
 
 
 def test_long_input_is_embedded_in_windows_that_agree_with_the_whole(model):

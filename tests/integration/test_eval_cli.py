@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from shared.evaluation.trials import genders, read_trials
-from shared.core.paths import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT
 
 SPEAKERS = ["1688", "1998", "2033", "2414", "3005", "533"]
 

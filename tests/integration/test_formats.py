@@ -13,7 +13,7 @@ import pytest
 from shared.audio.decode import decode
 from shared.embedding.embedder import get_embedder
 from shared.core.settings import Settings
-from tests.conftest import clips
+from tests.helpers import clips
 from tests.media import FORMATS, make, two_speaker_stereo
 
 NARROWBAND = {"wav-mulaw-8k", "wav-alaw-8k", "amr-nb", "wav-8k"}

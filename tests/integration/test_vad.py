@@ -7,7 +7,7 @@ import torch
 
 from shared.audio.decode import decode
 from shared.audio.vad import detect_speech
-from tests.conftest import clips
+from tests.helpers import clips
 
 
 def test_vad_finds_speech_and_leaves_torch_threads_alone(kit):

@@ -16,7 +16,7 @@ from shared.localhost.functions import FunctionSpec
 from shared.localhost.http_listener import Route, order
 from shared.core.names import unprintable
 from shared.api.openapi import NAME_SCHEMA, document
-from shared.core.paths import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT
 
 
 def route(name: str, template: str, methods=None, auth="function") -> Route:

@@ -1,6 +1,6 @@
 from shared.core.hostconfig import load_host_config, parse_timespan
 from shared.localhost.functions import decode_message, discover, encode_message
-from shared.core.paths import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT
 
 
 def test_timespans():

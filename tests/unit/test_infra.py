@@ -4,6 +4,9 @@ properties docs/security.md promises asserted on the parse tree, and the deploym
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -14,7 +17,7 @@ from shared.core import contract
 from shared.localhost.functions import discover
 from shared.ops.package import build, function_folders
 from shared.core.settings import ENV_NAMES
-from shared.core.paths import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT
 
 INFRA = PROJECT_ROOT / "infra"
 DATA_ROLES = {  # the only roles the template may assign: data plane, no Owner/Contributor/key listing
@@ -154,9 +157,11 @@ def test_the_package_holds_the_app_and_nothing_else(tmp_path, hosting):
     with zipfile.ZipFile(out) as zf:
         names = zf.namelist()
         zf.extractall(tmp_path / "app")
-    assert {"host.json", "requirements.txt", "shared/__init__.py", "shared/schemas/enroll.schema.json"} <= set(names)
-    assert not [n for n in names if n.startswith(("tests/", ".venv/", "shared/localhost/")) or "__pycache__" in n
-                or n.endswith("local.settings.json")]
+    assert {"host.json", "requirements.txt", "shared/__init__.py", "shared/entrypoints.py",
+            "shared/results/schemas/enroll.schema.json"} <= set(names)
+    never = ("tests/", ".venv/", "bench/", "shared/localhost/", "shared/cli/", "shared/ops/", "shared/client/",
+             "shared/evaluation/")
+    assert not [n for n in names if n.startswith(never) or "__pycache__" in n or n.endswith("local.settings.json")]
     sources = {b.get("source") for f in function_folders(tmp_path / "app")
                for b in json.loads((f / "function.json").read_text())["bindings"] if b["type"] == "blobTrigger"}
     assert sources == ({"EventGrid"} if hosting == "flex" else {None})
@@ -171,3 +176,36 @@ def test_the_local_host_loads_the_flex_functions_and_keeps_polling(tmp_path):
     specs = discover(Path(app))
     assert {s.name for s in specs} == {f.name for f in function_folders(PROJECT_ROOT)}
     assert {s.trigger.get("source") for s in specs if s.trigger["type"] == "blobTrigger"} == {"EventGrid"}
+
+
+def test_every_deployed_module_imports_from_the_zip_alone(tmp_path):
+    """The zip leaves the CLI, local host, client, ops and evaluation out: nothing it ships may need them."""
+    build(tmp_path / "flex.zip", "flex")
+    app = tmp_path / "app"
+    with zipfile.ZipFile(tmp_path / "flex.zip") as zf:
+        zf.extractall(app)
+        modules = sorted(n[:-3].replace("/", ".").removesuffix(".__init__") for n in zf.namelist()
+                         if n.startswith("shared/") and n.endswith(".py"))
+    code = f"""
+import importlib, sys
+sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__module__.lower()]
+sys.path.insert(0, {str(app)!r})
+for name in {modules!r}:
+    importlib.import_module(name)
+import shared
+assert shared.__file__.startswith({str(app)!r}), shared.__file__
+print(len({modules!r}))
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=app, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": ""})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert int(done.stdout.split()[-1]) == len(modules) > 40
+
+
+def test_requirements_txt_is_generated_from_pyproject():
+    """One list of pins: requirements.txt (what Azure installs) must equal what pyproject.toml declares."""
+    from shared.ops.requirements import requirements
+
+    assert (PROJECT_ROOT / "requirements.txt").read_text() == requirements(PROJECT_ROOT), \
+        "requirements.txt is stale: run make requirements"
+    assert "resemblyzer==0.1.4" in requirements(PROJECT_ROOT, ("ge2e",))

@@ -5,7 +5,7 @@ from shared.core.errors import PermanentError
 from shared.pipeline.fanin import assemble
 from shared.core.records import Candidate, MatchJob, ShardPartial
 from shared.core.settings import Settings
-from tests.schema_check import assert_valid
+from tests.helpers import assert_valid
 
 AUDIO = {"duration_s": 3.0, "net_speech_s": 2.5, "clipping_ratio": 0.0, "snr_db": 30.0, "channel": "mix",
          "input": {"container": "wav", "codec": "pcm_s16le", "sample_rate": 16000, "channels": 1}}

@@ -1,7 +1,7 @@
 import pytest
 
 from shared.core.models import HUB_MODEL_ID
-from shared.core.paths import TEAM_KIT_MODEL
+from tests.helpers import TEAM_KIT_MODEL
 from shared.core.settings import Settings, resolve_model_source
 
 
@@ -61,11 +61,11 @@ def test_identity_based_storage_settings_make_an_endpoints_only_connection():
 def test_the_storage_client_authenticates_as_the_named_managed_identity(monkeypatch):
     from azure.identity import ManagedIdentityCredential
 
-    from shared.storage.base import Storage
+    from shared.storage.azure import AzureStorage
 
     monkeypatch.setenv("AzureWebJobsStorage__credential", "managedidentity")
     monkeypatch.setenv("AzureWebJobsStorage__clientId", "00000000-0000-0000-0000-00000000abcd")
     conn = Settings.from_env({"AzureWebJobsStorage__accountName": "voiceidacct"}).storage_connection
-    client = Storage(conn)  # builds clients only: no token is fetched until a call
+    client = AzureStorage(conn)  # builds clients only: no token is fetched until a call
     assert isinstance(client.blobs.credential, ManagedIdentityCredential)
     assert client.queues.url == "https://voiceidacct.queue.core.windows.net/"

@@ -1,0 +1,96 @@
+"""Every helper the tests share, in one module: the team kit's speech, result schemas, Azurite and host settings.
+
+Test modules import helpers from here and fixtures come from the ``conftest.py`` files, so no
+test imports another test module or a conftest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+
+from shared.core.keys import ENV as KEYS_ENV
+from shared.core.keys import new_key_entry
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DATA = PROJECT_ROOT.parent / "shared" / "data"
+MULTI = DATA / "librispeech-multi"
+SINGLE = DATA / "librispeech-single"
+SPLIT = DATA / "librispeech-split"
+SCHEMAS = PROJECT_ROOT / "shared" / "results" / "schemas"
+TEAM_KIT_MODELS = PROJECT_ROOT.parent / "shared" / "models"
+TEAM_KIT_MODEL = TEAM_KIT_MODELS / "spkrec-ecapa-voxceleb"
+
+# The test host's limits are lowered so that the limit tests upload small files. Voiceprints are sealed
+# as in production, with a key made for this session (never a key written in the repository); the test
+# process holds it too, so that in-process galleries and the hosts these tests start open the same blobs.
+os.environ.setdefault(KEYS_ENV, new_key_entry("e2e-session"))
+HOST_ENV = {"VOICEID_MAX_AUDIO_BYTES": "4000000", "VOICEID_MAX_AUDIO_SECONDS": "120",
+            KEYS_ENV: os.environ[KEYS_ENV]}
+
+FOLDER_SPEAKERS = ("1688", "1998", "2033")
+FILE_SPEAKER = "2414"
+# Six more readers (one file each) bring the gallery to the 10 speakers from which it calibrates itself;
+# below that the product fails closed with a measured cold-start margin (docs/accuracy.md).
+FILLERS = tuple(sorted(p.name for p in SPLIT.iterdir() if p.is_dir())[20:26]) if SPLIT.is_dir() else ()
+GALLERY_SPEAKERS = ("1688", "1998", "2033", "2414", "3005")
+
+
+def clips(speaker: str) -> list[Path]:
+    return sorted((MULTI / speaker).glob("*.flac"))
+
+
+def enrol_clips(speaker: str, count: int) -> list[Path]:
+    """The ``count`` longest clips of a speaker, never the last two (tests hold those back as probes)."""
+    return sorted(clips(speaker)[:-2], key=lambda p: p.stat().st_size, reverse=True)[:count]
+
+
+def speech(speaker: str, seconds: float) -> np.ndarray:
+    """``seconds`` of one kit speaker's decoded speech (clips joined, repeated when short)."""
+    from shared.audio.decode import decode
+
+    joined = np.concatenate([decode(c.read_bytes(), max_seconds=600, timeout_s=60).samples for c in clips(speaker)])
+    return np.resize(joined, int(seconds * 16000))
+
+
+@lru_cache(maxsize=None)
+def validator(kind: str) -> jsonschema.Draft202012Validator:
+    schema = json.loads((SCHEMAS / f"{kind}.schema.json").read_text())
+    return jsonschema.Draft202012Validator(schema)
+
+
+def assert_valid(doc: dict) -> None:
+    """Raise with every violation when ``doc`` does not match the published JSON schema of its kind."""
+    errors = sorted(validator(doc["kind"]).iter_errors(doc), key=str)
+    assert not errors, "\n".join(e.message for e in errors)
+
+
+def start_azurite(where: Path, **kwargs):
+    """An Azurite of a test's own, on free ports (``kwargs``: e.g. ``account=(name, key)``)."""
+    from shared.localhost.azurite import Azurite, free_port
+
+    return Azurite(where, free_port(), free_port(), free_port(), **kwargs).start()
+
+
+def eleven_voiceprints(settings) -> list:
+    """One real voiceprint each of five kit speakers and the six fillers: enough speakers (ten) for the gallery
+    to calibrate itself, embedded in-process so a test can write them straight into a gallery (no host needed)."""
+    from shared.core.names import speaker_key
+    from shared.core.records import BlobInput
+    from shared.embedding.frontend import embed_input
+    from shared.gallery.shards import Voiceprint, voiceprint_id
+
+    paths = [(s, enrol_clips(s, 1)[0]) for s in GALLERY_SPEAKERS] + [(f"reader-{r}", SPLIT / r / "a.flac")
+                                                                      for r in FILLERS]
+    vps = []
+    for speaker, path in paths:
+        emb = embed_input(BlobInput("enroll", f"{speaker}/{path.name}", '"x"', path.read_bytes()), settings,
+                          min_speech_s=settings.min_speech_enroll_s)
+        vps.append(Voiceprint(voiceprint_id=voiceprint_id("enroll", f"{speaker}/{path.name}"),
+                              key=speaker_key(speaker), speaker=speaker, embedding=emb.vector))
+    return vps
