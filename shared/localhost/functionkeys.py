@@ -14,8 +14,6 @@ import hmac
 import secrets
 import time
 
-from azure.core.exceptions import ResourceExistsError
-
 from shared.storage.base import ConcurrencyConflict, Storage
 
 SECRETS = "azure-webjobs-secrets"
@@ -54,10 +52,7 @@ class FunctionKeys:
         doc = self.storage.read_json(SECRETS, blob)
         if doc is not None:
             return doc
-        try:
-            self.storage.blobs.create_container(SECRETS)
-        except ResourceExistsError:
-            pass
+        self.storage.ensure_container(SECRETS)
         try:
             self.storage.write_json(SECRETS, blob, make, if_none_match=True)
         except ConcurrencyConflict:  # another host made them first: use theirs

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from shared.core import contract
 from shared.core.errors import PermanentError
 from shared.storage.sealing import Keyring, sealed_kid, write_blob
-from shared.storage.base import ConcurrencyConflict, Storage
+from shared.storage import optimistic
+from shared.storage.base import Storage
 
 SEALED_BLOBS = {  # container -> names of the blobs that hold biometric data
     contract.GALLERY: re.compile(r"^(?!tombstones/|lockouts/).+/(shard-\d{4,}|stats)\.npz$"),
     contract.MATCH_STATE: re.compile(r"^[^/]+/probe\.npy$"),
 }
-MAX_ATTEMPTS = 10
 
 
 @dataclass
@@ -74,22 +74,26 @@ def _reseal(storage: Storage, keyring: Keyring, container: str, name: str, *, dr
             report: RotationReport) -> str | None:
     """Re-seal one blob; returns the key id it was under ("plaintext"), None when it is gone."""
     where = f"{container}/{name}"
-    for _ in range(MAX_ATTEMPTS):
-        got = storage.read(container, name)
-        if got is None:
-            report.vanished += 1
-            return None
-        kid = sealed_kid(got[0]) or "plaintext"
+
+    def read() -> tuple[bytes | None, str | None]:
+        return storage.read(container, name) or (None, None)
+
+    def change(data: bytes | None) -> optimistic.Change[tuple[str | None, bool]]:
+        if data is None:
+            return optimistic.keep((None, False))
+        kid = sealed_kid(data) or "plaintext"
         if dry or kid == keyring.active:
-            return kid
-        try:
-            write_blob(storage, keyring, container, name, keyring.open(got[0], where), if_match=got[1])
-            report.resealed += 1
-            return kid
-        except ConcurrencyConflict:
-            continue
-    raise PermanentError(f"{where} kept changing during {MAX_ATTEMPTS} attempts", code="seal.contention",
-                         hint="Run 'voiceid rotate-key' again; it only repeats what is left.")
+            return optimistic.keep((kid, False))
+        return optimistic.store(keyring.open(data, where), (kid, True))
+
+    def write(plain: bytes, **conditions) -> None:
+        write_blob(storage, keyring, container, name, plain, **conditions)
+
+    kid, resealed = optimistic.update(read, change, write, what=where, code="seal.contention",
+                                      hint="Run 'voiceid rotate-key' again; it only repeats what is left.")
+    report.vanished += kid is None
+    report.resealed += resealed
+    return kid
 
 
 def describe(report: RotationReport) -> str:

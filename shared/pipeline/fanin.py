@@ -14,16 +14,15 @@ import logging
 from shared.core import contract
 from shared.pipeline import lockout
 from shared.results import documents as results
-from shared.core.errors import TransientError, VoiceIdError
+from shared.core.errors import VoiceIdError
 from shared.core.contract import partial_prefix, probe_blob
 from shared.core.names import speaker_key
 from shared.scoring.calibration import identify_threshold, threshold_for
 from shared.core.records import MatchJob, ShardPartial
 from shared.scoring.decisions import identify_decision, top_k, verify_decision
 from shared.core.settings import Settings
-from shared.storage.base import ConcurrencyConflict, Storage
-
-MAX_WRITE_ATTEMPTS = 10
+from shared.storage import optimistic
+from shared.storage.base import Storage
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +47,14 @@ def write_once(storage: Storage, job: MatchJob, doc: dict) -> bool:
     exactly one writes; the other re-reads, finds the request done, and stops. A
     result of an older upload of the same blob (another request) is replaced.
     """
-    for _ in range(MAX_WRITE_ATTEMPTS):
-        done, etag = _current_result(storage, job)
-        if done:
-            return False
-        try:
-            results.write(storage, contract.IDENTIFY, job.blob, doc, if_match=etag, if_none_match=etag is None)
-            return True
-        except ConcurrencyConflict:
-            continue
-    raise TransientError(f"result of identify/{job.blob} kept changing", code="results.contention")
+    def change(done: bool) -> optimistic.Change[bool]:
+        return optimistic.keep(False) if done else optimistic.store(doc, True)
+
+    def write(new: dict, **conditions) -> None:
+        results.write(storage, contract.IDENTIFY, job.blob, new, **conditions)
+
+    return optimistic.update(lambda: _current_result(storage, job), change, write,
+                             what=f"the result of identify/{job.blob}", code="results.contention")
 
 
 def assemble(job: MatchJob, partials: list[ShardPartial], settings: Settings) -> dict:

@@ -18,11 +18,10 @@ from dataclasses import asdict, dataclass, field
 
 from shared.results import audit
 from shared.core import contract
-from shared.core.errors import TransientError
 from shared.core.settings import Settings
-from shared.storage.base import ConcurrencyConflict, Storage
+from shared.storage import optimistic
+from shared.storage.base import Storage
 
-MAX_WRITE_ATTEMPTS = 20
 
 
 @dataclass(frozen=True)
@@ -68,22 +67,19 @@ def note_outcome(storage: Storage, key: str, speaker: str, request_id: str, acce
     """
     if settings.lockout_failures <= 0:
         return None
-    for _ in range(MAX_WRITE_ATTEMPTS):
-        state, etag = _read(storage, key)
+    def change(state: LockState) -> optimistic.Change[tuple[LockState, LockState]]:
         if (accepted and not state.failures) or (not accepted and request_id in state.failures):
-            return state
-        now = time.time()
-        new = LockState() if accepted else state.after_failure(request_id, now, settings)
-        if new == state:
-            return state
-        try:
-            storage.write_json(contract.GALLERY, contract.lock_blob(key), asdict(new), if_match=etag,
-                               if_none_match=etag is None)
-        except ConcurrencyConflict:
-            continue
-        if new.locked_until > state.locked_until:
-            audit.record(storage, "lockout", actor="match-worker", outcome="locked", speaker=speaker,
-                         until=new.locked_until, failures=settings.lockout_failures,
-                         window_s=settings.lockout_window_s)
-        return new
-    raise TransientError("lockout state kept changing", code="lockout.contention")
+            return optimistic.keep((state, state))
+        new = LockState() if accepted else state.after_failure(request_id, time.time(), settings)
+        return optimistic.keep((state, state)) if new == state else optimistic.store(new, (state, new))
+
+    def write(new: LockState, **conditions) -> None:
+        storage.write_json(contract.GALLERY, contract.lock_blob(key), asdict(new), **conditions)
+
+    before, after = optimistic.update(lambda: _read(storage, key), change, write, what="the lockout state",
+                                      code="lockout.contention")
+    if after.locked_until > before.locked_until:  # this call engaged the lock
+        audit.record(storage, "lockout", actor="match-worker", outcome="locked", speaker=speaker,
+                     until=after.locked_until, failures=settings.lockout_failures,
+                     window_s=settings.lockout_window_s)
+    return after
