@@ -34,7 +34,8 @@ from shared.evaluation import metrics as evaluation
 from shared.scoring.calibration import threshold_for
 from shared.evaluation.embedcache import EmbeddingCache
 from shared.embedding.embedder import get_embedder
-from shared.evaluation.trials import embed_all, read_openset, read_trials, score_openset, score_trials
+from shared.evaluation.openset import read_openset, score_openset
+from shared.evaluation.trials import embed_all, read_trials, score_trials
 from shared.scoring.stats import Params
 from shared.evaluation.pocbaseline import POC_THRESHOLD, baseline_settings, poc_cosine
 from shared.core.settings import Settings

@@ -94,3 +94,49 @@ def eleven_voiceprints(settings) -> list:
         vps.append(Voiceprint(voiceprint_id=voiceprint_id("enroll", f"{speaker}/{path.name}"),
                               key=speaker_key(speaker), speaker=speaker, embedding=emb.vector))
     return vps
+
+
+def memory_storage(clock=None):
+    """An in-memory storage with the contract's containers and queues (shared.storage.memory)."""
+    from shared.storage.memory import MemoryStorage
+
+    storage = MemoryStorage() if clock is None else MemoryStorage(clock=clock)
+    storage.ensure()
+    return storage
+
+
+def unit_vectors(n: int, dim: int, seed: int = 0) -> np.ndarray:
+    """``n`` random unit-length float32 rows (stand-in voiceprints for logic tests)."""
+    rows = np.random.default_rng(seed).normal(size=(n, dim))
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+class Clock:
+    """A clock a test moves by hand (``MemoryStorage(clock=...)``, ages and leases without sleeping)."""
+
+    def __init__(self, now: float = 1_800_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def racing_storage(races: dict[tuple[str, str], int], clock=None):
+    """An in-memory storage where another writer rewrites ``(container, blob)`` right after each of its first
+    ``n`` reads, so a conditional write based on that read loses the race (the optimistic loop must retry)."""
+    from shared.storage.memory import MemoryStorage
+
+    class Racing(MemoryStorage):
+        def read(self, container: str, name: str):
+            got = super().read(container, name)
+            if got is not None and races.get((container, name), 0) > 0:
+                races[(container, name)] -= 1
+                super().write(container, name, got[0])  # same bytes, new ETag: what was read is stale now
+            return got
+
+    storage = Racing() if clock is None else Racing(clock=clock)
+    storage.ensure()
+    return storage

@@ -76,7 +76,9 @@ def format_report(name: str, r: dict) -> str:
 
 
 def cmd_trials(args: argparse.Namespace) -> int:
-    from shared.evaluation.trials import by_gender, embed_all, genders, read_trials, save_det, score_trials, verification_report, write_scores
+    from shared.evaluation.det import det_sample, save_det
+    from shared.evaluation.trials import (by_gender, embed_all, genders, read_trials, score_trials,
+                                          verification_report, write_scores)
     from shared.evaluation.pocbaseline import POC_THRESHOLD, poc_cosine
 
     settings = Settings.from_env()
@@ -110,16 +112,12 @@ def cmd_trials(args: argparse.Namespace) -> int:
     print(f"calibration: {json.dumps(report['calibration'])}")
     report["det"] = {name: det_sample(far, frr) for name, (far, frr) in curves.items()}
     Path(f"{out}.json").write_text(json.dumps(report, indent=2))
-    save_det(Path(f"{out}.det.png"), curves, Path(args.trials).stem)
-    print(f"wrote {out}, {out}.json, {out}.det.png")
+    if save_det(Path(f"{out}.det.png"), curves, Path(args.trials).stem):
+        print(f"wrote {out}, {out}.json, {out}.det.png")
+    else:
+        print(f"wrote {out}, {out}.json (no DET plot: matplotlib is not installed; pip install 'voiceid[eval]')")
     _remember(report, settings)
     return 0
-
-
-def det_sample(far: np.ndarray, frr: np.ndarray, points: int = 300) -> dict[str, list[float]]:
-    """At most ``points`` (FAR %, FRR %) pairs of a DET curve, evenly along it, ends kept (for the report)."""
-    keep = np.unique(np.linspace(0, len(far) - 1, min(points, len(far))).round().astype(int))
-    return {"far": [round(float(v), 4) for v in far[keep]], "frr": [round(float(v), 4) for v in frr[keep]]}
 
 
 def _remember(report: dict, settings: Settings) -> None:
@@ -138,7 +136,8 @@ def _remember(report: dict, settings: Settings) -> None:
 
 
 def cmd_openset(args: argparse.Namespace) -> int:
-    from shared.evaluation.trials import embed_all, read_openset, score_openset
+    from shared.evaluation.openset import read_openset, score_openset
+    from shared.evaluation.trials import embed_all
 
     settings = Settings.from_env()
     gallery, probes = read_openset(Path(args.spec))

@@ -8,9 +8,10 @@ import numpy as np
 def eer(scores: np.ndarray, labels: np.ndarray) -> float:
     """Equal error rate in percent: where false accepts and false rejects cross.
 
-    ``labels`` is True for target (same speaker) trials. Computed over every cut
-    between sorted scores, taking the mean of FAR and FRR where they are closest
-    (ties between equal scores are split arbitrarily; scores here are continuous).
+    ``labels`` is True for target (same speaker) trials. Computed over every threshold
+    between distinct scores, taking the mean of FAR and FRR where they are closest. Tied
+    scores are one threshold: a cut can never fall between two equal scores, so the answer
+    does not depend on the order of the trials.
     """
     scores, labels = np.asarray(scores, np.float64), np.asarray(labels, bool)
     if labels.all() or not labels.any():
@@ -21,11 +22,16 @@ def eer(scores: np.ndarray, labels: np.ndarray) -> float:
 
 
 def _sorted_rates(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(FAR, FRR) at every cut between sorted scores, from 'accept everything' to 'reject everything'."""
+    """(FAR, FRR) at every threshold, from 'accept everything' to 'reject everything'.
+
+    Accepting ``score >= t`` for each distinct score ``t`` (and rejecting all): equal scores are
+    always decided together, as any real threshold decides them.
+    """
     order = np.argsort(scores, kind="stable")
-    lab = np.asarray(labels, bool)[order]
-    frr = np.concatenate([[0], np.cumsum(lab)]) / lab.sum()
-    far = 1 - np.concatenate([[0], np.cumsum(~lab)]) / (~lab).sum()
+    ranked, lab = scores[order], np.asarray(labels, bool)[order]
+    cut = np.concatenate([[True], ranked[1:] != ranked[:-1], [True]])  # cut before position k, k = 0..n
+    frr = np.concatenate([[0], np.cumsum(lab)])[cut] / lab.sum()
+    far = 1 - np.concatenate([[0], np.cumsum(~lab)])[cut] / (~lab).sum()
     return far, frr
 
 

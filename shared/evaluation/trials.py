@@ -10,7 +10,6 @@ A trial whose audio the pipeline would refuse keeps its score but is rejected
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,6 @@ from pathlib import Path
 import numpy as np
 
 from shared.evaluation import metrics as evaluation
-from shared.scoring.calibration import identify_threshold
 from shared.evaluation.embedcache import EmbeddingCache, FileEmbedding
 from shared.core.errors import PermanentError
 from shared.scoring.stats import GalleryStats, Params, build
@@ -62,7 +60,7 @@ def embed_all(paths: Iterable[str], root: Path, cache: EmbeddingCache,
     return out
 
 
-def _vector(fe: FileEmbedding, dim: int) -> np.ndarray:
+def vector_of(fe: FileEmbedding, dim: int) -> np.ndarray:
     return fe.vector if fe.vector is not None else np.zeros(dim, np.float32)
 
 
@@ -72,7 +70,7 @@ def enrol_models(groups: Iterable[tuple[str, ...]], emb: dict[str, FileEmbedding
     dim = next(fe.vector.shape[0] for fe in emb.values() if fe.vector is not None)
     rows = [",".join(g) for g in groups]
     keys = [key for key, g in zip(rows, groups) for _ in g]
-    matrix = [_vector(emb[f], dim) for g in groups for f in g]
+    matrix = [vector_of(emb[f], dim) for g in groups for f in g]
     uniq, models = speaker_models(np.stack(matrix), keys)
     order = {k: i for i, k in enumerate(uniq)}
     return rows, models[[order[k] for k in rows]]
@@ -97,7 +95,7 @@ def score_trials(trials: list[Trial], emb: dict[str, FileEmbedding], settings: S
     scores, cosine, failed = [], [], []
     for t in trials:
         key = ",".join(t.enrol)
-        got = stats.score(_vector(emb[t.test], dim), [key], models[[index[key]]])[0]
+        got = stats.score(vector_of(emb[t.test], dim), [key], models[[index[key]]])[0]
         scores.append(got.score)
         cosine.append(got.cosine)
         failed.append(emb[t.test].gate(settings.min_speech_identify_s) is not None
@@ -151,87 +149,3 @@ def by_gender(trials: list[Trial], result: TrialScores, gender_of: dict[str, str
             out[g] = verification_report(result.scores[m], result.labels[m], result.decisions[m],
                                          result.failed[m], threshold)
     return out
-
-
-def det_warp(rates_percent) -> np.ndarray:
-    """Rates in percent on the DET's normal-deviate axis (clipped to 0.05-50 %)."""
-    from scipy.stats import norm
-
-    return norm.ppf(np.clip(np.asarray(rates_percent, float) / 100, 5e-4, 0.5))
-
-
-def draw_det(ax, curves: dict[str, tuple], title: str = "") -> None:
-    """DET curves of one or more systems on normal-deviate axes, ticks in percent."""
-    ticks = [0.1, 0.5, 1, 2, 5, 10, 20, 40]
-    for name, (far, frr) in curves.items():
-        ax.plot(det_warp(far), det_warp(frr), label=name)
-    pos = det_warp(ticks)
-    ax.set_xticks(pos, [str(t) for t in ticks])
-    ax.set_yticks(pos, [str(t) for t in ticks])
-    ax.set_xlim(pos[0], pos[-1])
-    ax.set_ylim(pos[0], pos[-1])
-    ax.set_xlabel("false-accept rate (%)")
-    ax.set_ylabel("false-reject rate (%)")
-    if title:
-        ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-
-
-def save_det(path: Path, curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str) -> None:
-    """A DET plot (normal-deviate axes) of one or more systems."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 5))
-    draw_det(ax, curves, title)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def read_openset(path: Path) -> tuple[dict[str, list[str]], list[tuple[str, str | None]]]:
-    """``{"gallery": {speaker: [paths]}, "probes": [{"path", "speaker" or null}]}``."""
-    try:
-        spec = json.loads(path.read_text())
-        gallery = {str(k): [str(p) for p in v] for k, v in spec["gallery"].items()}
-        probes = [(str(p["path"]), p.get("speaker")) for p in spec["probes"]]
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise PermanentError(f"{path} is not an open-set spec: {exc}", code="eval.bad_spec",
-                             hint='Expected {"gallery": {"name": ["a.flac"]}, "probes": '
-                                  '[{"path": "b.flac", "speaker": "name" or null}]}.') from exc
-    return gallery, probes
-
-
-def score_openset(gallery: dict[str, list[str]], probes: list[tuple[str, str | None]],
-                  emb: dict[str, FileEmbedding], model_id: str, target_far: float,
-                  params: Params = Params()) -> dict:
-    """Top-1 identification with the product's scores; DIR at 1 % false alarms and at the product's threshold."""
-    names = sorted(gallery)
-    keys, models = enrol_models((tuple(gallery[n]) for n in names), emb)
-    by_key = {",".join(gallery[n]): n for n in names}
-    stats = build(keys, models, model_id, params=params)
-    dim = models.shape[1]
-    best, correct, known, rows = [], [], [], []
-    for path, speaker in probes:
-        ranked = sorted(stats.score(_vector(emb[path], dim), keys, models), key=lambda s: -s.score)
-        top = by_key[ranked[0].key]
-        best.append(ranked[0].score)
-        correct.append(top == speaker)
-        known.append(speaker is not None)
-        rows.append({"path": path, "speaker": speaker, "top": top, "score": round(ranked[0].score, 4)})
-    best, correct, known = np.array(best), np.array(correct), np.array(known)
-    threshold = identify_threshold(target_far, stats.speakers)
-    own = (best >= threshold)
-    report = evaluation.open_set(best, correct, known, fa_rate=0.01)
-    report.update({
-        "known_probes": int(known.sum()),
-        "own_threshold": threshold,
-        "own_dir": float(100 * (own & correct & known).sum() / max(known.sum(), 1)),
-        "own_false_alarms": int((own & ~known).sum()),
-        "calibration": stats.summary(),
-        "probes": rows,
-    })
-    return report

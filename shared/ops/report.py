@@ -89,6 +89,18 @@ def score_of(doc: dict) -> float | None:
 
 # ---- charts -------------------------------------------------------------------------------------------------
 
+def _pyplot():
+    """matplotlib's pyplot on the file-only backend; None without the ``eval`` extra (the page then has no charts)."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def _svg(fig) -> str:
     import matplotlib.pyplot as plt
 
@@ -101,13 +113,9 @@ def _svg(fig) -> str:
 
 def histogram_svg(docs: list[dict], kind: str, title: str) -> str | None:
     """Scores of one kind, one colour per decision, with the threshold the decisions used."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     rows = [(score_of(d), outcome_of(d)) for d in docs if d.get("kind") == kind and score_of(d) is not None]
-    if not rows:
+    if not rows or plt is None:
         return None
     fig, ax = plt.subplots(figsize=(5.5, 2.8))
     lo, hi = min(s for s, _ in rows), max(s for s, _ in rows)
@@ -129,15 +137,11 @@ def histogram_svg(docs: list[dict], kind: str, title: str) -> str | None:
 
 def det_svg(evaluation: dict) -> str | None:
     """The DET curve(s) of the evaluation on normal-deviate axes, with the EER and the operating point."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from shared.evaluation.trials import det_warp, draw_det
+    plt = _pyplot()
+    from shared.evaluation.det import det_warp, draw_det
 
     curves = evaluation.get("det") or {}
-    if not curves:
+    if not curves or plt is None:
         return None
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     draw_det(ax, {name: (pts["far"], pts["frr"]) for name, pts in curves.items()})

@@ -100,13 +100,18 @@ def _read_partials(storage: Storage, job: MatchJob) -> list[ShardPartial] | None
 
 
 def try_finish(storage: Storage, job: MatchJob, settings: Settings) -> bool:
-    """Write the result if all partials are in; True when this call wrote it."""
+    """Write the result if all partials are in; True when this call wrote it.
+
+    Whenever every partial is in, the request's match state is deleted, written or not: a
+    duplicate (the result exists) and a request of a replaced upload (a new one answers) are done.
+    """
     partials = _read_partials(storage, job)
     if partials is None:
         if already_done(storage, job):  # a late duplicate re-created a partial after cleanup
             cleanup(storage, job.request_id)
         return False
     current = storage.etag(contract.IDENTIFY, job.blob)
+    wrote = False
     if current is not None and current != job.etag:
         log.info("identify/%s was re-uploaded; dropping stale request %s", job.blob, job.request_id)
     else:
@@ -114,9 +119,9 @@ def try_finish(storage: Storage, job: MatchJob, settings: Settings) -> bool:
         if doc["kind"] == "verify":  # before the result, so a crash repeats it; a repeat is a no-op per request
             lockout.note_outcome(storage, speaker_key(job.claimed or ""), job.claimed or "", job.request_id,
                                  doc["decision"] == "accept", settings)
-        write_once(storage, job, doc)
+        wrote = write_once(storage, job, doc)
     cleanup(storage, job.request_id, keep_probe=settings.probe_embedding_retention_s > 0)
-    return True
+    return wrote
 
 
 def cleanup(storage: Storage, request_id: str, keep_probe: bool = False) -> None:

@@ -10,6 +10,7 @@ timeouts, 5xx, a refused connection) raises :class:`TransientError`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 from datetime import datetime
@@ -38,6 +39,19 @@ def _transient(exc: Exception) -> TransientError:
     return TransientError(f"storage: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
                           code="storage.unavailable",
                           hint="Check AzureWebJobsStorage and that the account (or Azurite: 'voiceid up') is up.")
+
+
+@contextlib.contextmanager
+def _lease_moved_on():
+    """A stale pop receipt (the message was delivered again, or deleted) is a lost race, not an outage."""
+    try:
+        yield
+    except ResourceNotFoundError as exc:
+        raise ConcurrencyConflict(str(exc)) from exc
+    except HttpResponseError as exc:
+        if exc.error_code != "PopReceiptMismatch":
+            raise
+        raise ConcurrencyConflict(str(exc)) from exc
 
 
 def storage_call(fn):
@@ -193,18 +207,14 @@ class AzureStorage(Storage):
 
     @storage_call
     def delete_message(self, queue: str, message: Message) -> None:
-        try:
+        with _lease_moved_on():
             self.queues.get_queue_client(queue).delete_message(message.id, message.pop_receipt)
-        except ResourceNotFoundError as exc:  # the lease moved on: another consumer holds it now
-            raise ConcurrencyConflict(str(exc)) from exc
 
     @storage_call
     def release(self, queue: str, message: Message, visibility_timeout: int = 0) -> None:
-        try:
+        with _lease_moved_on():
             self.queues.get_queue_client(queue).update_message(message.id, message.pop_receipt,
                                                                visibility_timeout=visibility_timeout)
-        except ResourceNotFoundError as exc:
-            raise ConcurrencyConflict(str(exc)) from exc
 
 
 _lock = threading.Lock()

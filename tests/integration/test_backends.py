@@ -28,6 +28,7 @@ def separates_speakers(settings: Settings, dim: int) -> None:
     assert float(a1 @ a2) > float(a1 @ b) + 0.05
 
 
+@pytest.mark.backend("resemblyzer")
 def test_resemblyzer_is_a_real_second_model(kit):
     settings = Settings(model="resemblyzer")
     separates_speakers(settings, dim=256)
@@ -37,6 +38,7 @@ def test_resemblyzer_is_a_real_second_model(kit):
     assert info.id != get_embedder(Settings()).info.id  # its voiceprints live in their own gallery
 
 
+@pytest.mark.backend("fusion")
 def test_fusion_is_both_models_side_by_side_at_equal_weight(kit):
     settings = Settings(model="fusion")
     separates_speakers(settings, dim=448)
@@ -48,6 +50,7 @@ def test_fusion_is_both_models_side_by_side_at_equal_weight(kit):
         assert float(block @ part.embed(clip)) == pytest.approx(1 / np.sqrt(2), abs=1e-4)
 
 
+@pytest.mark.backend("xvector")
 @pytest.mark.skipif(not (XVECTOR_DIR / "hyperparams.yaml").is_file(),
                     reason=f"x-vector weights are not available offline (no {XVECTOR_DIR}; the Hugging Face hub is "
                            "unreachable here): put speechbrain/spkrec-xvect-voxceleb there or set "

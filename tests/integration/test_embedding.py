@@ -9,10 +9,11 @@ from shared.embedding.embedder import get_embedder
 from shared.core.settings import Settings
 from tests.helpers import speech
 
+pytestmark = pytest.mark.backend("ecapa")
 
 @pytest.fixture(scope="module")
 def model(kit):
-    return get_embedder(Settings.from_env())
+    return get_embedder(Settings.from_env({}))  # the default model, ECAPA, whatever the shell says
 
 
 def test_long_input_is_embedded_in_windows_that_agree_with_the_whole(model):

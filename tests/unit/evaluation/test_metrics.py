@@ -70,3 +70,28 @@ def test_open_set_dir_at_the_false_alarm_budget():
     assert (r["top1"], r["dir"], r["false_alarms"]) == (pytest.approx(200 / 3), 0.0, 0)
     r = open_set(best, correct, known, fa_rate=0.34)  # one of three unknowns may pass: just above 0.7
     assert (r["dir"], r["false_alarms"]) == (pytest.approx(200 / 3), 1)
+
+
+def _sklearn_eer_and_dcf(scores, labels, p_target=0.01):
+    """The same two measures from scikit-learn's det_curve (the reference for tied scores)."""
+    from sklearn.metrics import det_curve
+
+    fpr, fnr, _ = det_curve(labels, scores)
+    fpr, fnr = np.concatenate([[1.0], fpr, [0.0]]), np.concatenate([[0.0], fnr, [1.0]])  # both ends, as ours
+    i = int(np.argmin(np.abs(fpr - fnr)))
+    cost = p_target * fnr + (1 - p_target) * fpr
+    return 100 * (fpr[i] + fnr[i]) / 2, cost.min() / min(p_target, 1 - p_target)
+
+
+def test_tied_scores_are_one_threshold_whatever_the_order():
+    assert eer(np.array([0.5, 0.5]), np.array([True, False])) == eer(np.array([0.5, 0.5]), np.array([False, True])) \
+        == 50.0
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        labels = rng.random(60) < 0.3
+        labels[:2] = [True, False]
+        scores = np.round(rng.normal(labels * 1.0, 1.0), 1)  # one decimal: many ties, some across labels
+        ref_eer, ref_dcf = _sklearn_eer_and_dcf(scores, labels)
+        for order in (np.arange(60), rng.permutation(60), rng.permutation(60)):
+            assert eer(scores[order], labels[order]) == pytest.approx(ref_eer, abs=1e-9)
+            assert min_dcf(scores[order], labels[order]) == pytest.approx(ref_dcf, abs=1e-9)

@@ -1,0 +1,23 @@
+"""The audit log: what an event holds and where it goes."""
+
+from __future__ import annotations
+from datetime import datetime, timezone
+from shared.results.audit import blob_name, from_result
+
+
+def test_audit_of_results_names_decisions_not_scores_of_others():
+    ident = {"kind": "identify", "status": "ok", "blob": "identify/x.wav", "decision": "Ann",
+             "candidates": [{"speaker": "Ann", "score": 3.1}, {"speaker": "Bob", "score": 1.0}], "error": None}
+    action, fields = from_result(ident)
+    assert (action, fields["outcome"], fields["speaker"]) == ("identify", "match", "Ann")
+    assert "Bob" not in str(fields)
+    unknown = {**ident, "decision": "unknown"}
+    assert from_result(unknown)[1]["speaker"] is None
+    verify = {"kind": "verify", "status": "rejected", "blob": "identify/Ann/x.wav", "claimed": "Ann",
+              "error": {"code": "verify.locked"}}
+    assert from_result(verify)[1]["code"] == "verify.locked"
+
+
+def test_audit_blobs_are_hourly():
+    assert blob_name(datetime(2026, 11, 24, 9, 5, tzinfo=timezone.utc)) == "2026/11/24/09.jsonl"
+    assert blob_name(datetime(2026, 11, 24, 9, 5, tzinfo=timezone.utc), 2) == "2026/11/24/09-2.jsonl"
