@@ -30,15 +30,15 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import KIT, TRIALS, machine
-from shared.evaluation import metrics as evaluation
-from shared.scoring.calibration import threshold_for
-from shared.evaluation.embedcache import EmbeddingCache
-from shared.embedding.embedder import get_embedder
-from shared.evaluation.openset import read_openset, score_openset
-from shared.evaluation.trials import embed_all, read_trials, score_trials
-from shared.scoring.stats import Params
-from shared.evaluation.pocbaseline import POC_THRESHOLD, baseline_settings, poc_cosine
 from shared.core.settings import Settings
+from shared.embedding.embedder import get_embedder
+from shared.evaluation import metrics as evaluation
+from shared.evaluation.embedcache import EmbeddingCache
+from shared.evaluation.openset import read_openset, score_openset
+from shared.evaluation.pocbaseline import POC_THRESHOLD, baseline_settings, poc_cosine
+from shared.evaluation.trials import embed_all, read_trials, score_trials
+from shared.scoring.calibration import threshold_for
+from shared.scoring.stats import Params
 
 CORPORA = ["hyke-telephone", "librispeech-multi", "librispeech-single", "fsdd-digits"]
 GRID = [Params(top_n=n, drop=d) for n, d in itertools.product((10, 20, 50, 100, 200), (0, 1))]

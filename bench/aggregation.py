@@ -19,17 +19,17 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import KIT, machine
-from shared.evaluation import metrics as evaluation
-from shared.scoring.calibration import threshold_for
-from shared.evaluation.embedcache import EmbeddingCache
-from shared.embedding.embedder import get_embedder
-from shared.evaluation.trials import embed_all
-from shared.gallery.shards import Shard
-from shared.scoring.stats import build
-from shared.scoring.probe import full_scores
-from shared.scoring.normalization import speaker_models
 from shared.core.settings import Settings
+from shared.embedding.embedder import get_embedder
+from shared.evaluation import metrics as evaluation
+from shared.evaluation.embedcache import EmbeddingCache
+from shared.evaluation.trials import embed_all
 from shared.gallery.cache import PreparedShard
+from shared.gallery.shards import Shard
+from shared.scoring.calibration import threshold_for
+from shared.scoring.normalization import speaker_models
+from shared.scoring.probe import full_scores
+from shared.scoring.stats import build
 
 CORPORA = ("librispeech-multi", "hyke-telephone", "fsdd-digits")
 

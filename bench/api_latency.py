@@ -23,10 +23,11 @@ import requests
 
 from bench.common import KIT, machine
 from bench.live import live_stack, percentile, wait_fast
-from shared.core import contract
 from shared.client.bulk import enroll_files
 from shared.client.voiceid import unique_probe_name
+from shared.core import contract
 from shared.localhost.functionkeys import FunctionKeys
+
 SPEAKERS = ("1688", "1998", "2033", "2414", "3005")
 MULTI = KIT / "librispeech-multi"
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 
 from bench.common import KIT, load_clip, machine
-from shared.embedding.embedder import get_embedder
 from shared.core.settings import Settings
+from shared.embedding.embedder import get_embedder
 
 
 def main() -> None:

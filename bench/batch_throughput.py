@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import decoded, kit_files, machine
-from shared.embedding.embedder import get_embedder
 from shared.core.settings import Settings
+from shared.embedding.embedder import get_embedder
 
 RATE, CLIP_S = 16_000, 10.0
 

@@ -32,9 +32,9 @@ from bench.common import KIT, decoded, machine
 from bench.latency import RATE, wav_bytes
 from bench.live import cpu_seconds, live_stack, percentile
 from shared.core import contract
+from shared.core.settings import Settings
 from shared.embedding.embedder import get_embedder
 from shared.gallery.store import Gallery
-from shared.core.settings import Settings
 
 WINDOW_S, HOP_S = 5.0, 2.5
 CORPORA = ("hyke-telephone", "librispeech-single", "librispeech-multi")

@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from shared.audio.decode import decode
-from shared.core.paths import PACKAGE_PARENT as PROJECT_ROOT  # bench runs from a checkout
 from shared.audio.vad import Speech, detect_speech
+from shared.core.paths import (
+    PACKAGE_PARENT as PROJECT_ROOT,  # bench runs from a checkout
+)
 
 KIT = PROJECT_ROOT.parent / "shared" / "data"
 TRIALS = KIT / "trials"

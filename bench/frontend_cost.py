@@ -17,9 +17,9 @@ from pathlib import Path
 
 from bench.common import KIT, machine
 from shared.audio.decode import decode
-from shared.embedding.embedder import get_embedder
-from shared.core.settings import Settings
 from shared.audio.vad import detect_speech
+from shared.core.settings import Settings
+from shared.embedding.embedder import get_embedder
 from tests.media import ffmpeg, make
 
 REPEATS = 5

@@ -30,12 +30,18 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import KIT, TRIALS, machine
-from shared.scoring.calibration import threshold_for
-from shared.evaluation.embedcache import EmbeddingCache
-from shared.embedding.embedder import get_embedder
-from shared.evaluation.trials import embed_all, read_trials
-from shared.scoring.stats import COHORT_DIR, MIN_GALLERY_SPEAKERS, TRUSTED_FROM, build, shipped_cohort
 from shared.core.settings import Settings
+from shared.embedding.embedder import get_embedder
+from shared.evaluation.embedcache import EmbeddingCache
+from shared.evaluation.trials import embed_all, read_trials
+from shared.scoring.calibration import threshold_for
+from shared.scoring.stats import (
+    COHORT_DIR,
+    MIN_GALLERY_SPEAKERS,
+    TRUSTED_FROM,
+    build,
+    shipped_cohort,
+)
 
 CORPORA = {"hyke-telephone": "hyke-telephone", "librispeech-multi": "librispeech-multi",
            "librispeech-single": "librispeech-single"}  # trial list -> cohort key prefix to leave out

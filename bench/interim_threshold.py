@@ -21,9 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from shared.audio.decode import decode
-from shared.embedding.embedder import get_embedder
-from shared.core.paths import PACKAGE_PARENT as PROJECT_ROOT  # bench runs from a checkout
+from shared.core.paths import (
+    PACKAGE_PARENT as PROJECT_ROOT,  # bench runs from a checkout
+)
 from shared.core.settings import Settings
+from shared.embedding.embedder import get_embedder
 
 DEFAULT_TRIALS = PROJECT_ROOT.parent / "shared" / "data" / "trials" / "openset-librispeech.json"
 

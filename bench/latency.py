@@ -33,14 +33,14 @@ import numpy as np
 
 from bench.common import KIT, decoded, machine
 from bench.live import live_stack, percentile, wait_fast
-from shared.core import contract
 from shared.client.voiceid import unique_probe_name
-from shared.evaluation.embedcache import EmbeddingCache
-from shared.embedding.embedder import get_embedder
-from shared.gallery.store import Gallery
-from shared.gallery.shards import Voiceprint
-from shared.scoring.normalization import l2
+from shared.core import contract
 from shared.core.settings import Settings
+from shared.embedding.embedder import get_embedder
+from shared.evaluation.embedcache import EmbeddingCache
+from shared.gallery.shards import Voiceprint
+from shared.gallery.store import Gallery
+from shared.scoring.normalization import l2
 
 PROBE_S = 10.0
 RATE = 16_000

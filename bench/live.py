@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.core import contract
-from shared.localhost.azurite import Azurite, free_port
 from shared.client.voiceid import VoiceId
-from shared.localhost.process import HostProcess
+from shared.core import contract
 from shared.core.settings import Settings
+from shared.localhost.azurite import Azurite, free_port
+from shared.localhost.process import HostProcess
 
 
 @contextlib.contextmanager

@@ -21,10 +21,10 @@ import json
 import numpy as np
 
 from bench.common import KIT
-from shared.evaluation.embedcache import EmbeddingCache
-from shared.embedding.embedder import get_embedder
-from shared.scoring.stats import COHORT_DIR
 from shared.core.settings import Settings
+from shared.embedding.embedder import get_embedder
+from shared.evaluation.embedcache import EmbeddingCache
+from shared.scoring.stats import COHORT_DIR
 
 SOURCES = {"librispeech-single": "*.flac", "hyke-telephone": "*_1.flac"}
 

@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import decoded, kit_files, machine
+from shared.core.settings import Settings
 from shared.embedding.embedder import get_embedder
 from shared.embedding.frontend import embed_prepared, prepare
-from shared.core.settings import Settings
 
 
 def main() -> None:

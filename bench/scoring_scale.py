@@ -27,13 +27,13 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import machine
-from shared.gallery.shards import Shard
-from shared.scoring.stats import build
-from shared.scoring.probe import score_shard
-from shared.scoring.normalization import l2
 from shared.core.records import MatchJob
 from shared.core.settings import Settings
 from shared.gallery.cache import PreparedShard
+from shared.gallery.shards import Shard
+from shared.scoring.normalization import l2
+from shared.scoring.probe import score_shard
+from shared.scoring.stats import build
 
 DIM = 192
 STATS_SPEAKERS = 2000  # statistics come from a sample: their build is not what is timed

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from bench.common import machine
 from bench.shard_memory import stored_shard
+from shared.core.keys import new_key_entry
 from shared.gallery.shards import Shard
 from shared.storage.sealing import Keyring
-from shared.core.keys import new_key_entry
 
 WHERE = "gallery/spkrec-ecapa-voxceleb/bench/shard-0000.npz"
 

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import machine
-from shared.gallery.shards import Shard
-from shared.scoring.stats import build
-from shared.scoring.normalization import l2, speaker_models
 from shared.gallery.cache import PreparedShard
+from shared.gallery.shards import Shard
+from shared.scoring.normalization import l2, speaker_models
+from shared.scoring.stats import build
 
 DIM, PER_SPEAKER = 192, 3
 

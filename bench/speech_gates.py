@@ -16,9 +16,9 @@ import numpy as np
 from tqdm import tqdm
 
 from bench.common import KIT, Clip, load_clip, machine, read_trials
+from shared.core.settings import Settings
 from shared.embedding.embedder import get_embedder
 from shared.evaluation.metrics import eer
-from shared.core.settings import Settings
 
 NET_SPEECH = (0.5, 1.0, 1.5, 2.0, 3.0, 5.0, None)  # None = the whole clip
 

@@ -16,9 +16,9 @@ import numpy as np
 from tqdm import tqdm
 
 from bench.common import KIT, load_clip, machine, read_trials
+from shared.core.settings import Settings
 from shared.embedding.embedder import get_embedder
 from shared.evaluation.metrics import eer
-from shared.core.settings import Settings
 
 LISTS = ("librispeech-multi", "librispeech-single", "hyke-telephone", "fsdd-digits")
 

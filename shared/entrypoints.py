@@ -12,16 +12,16 @@ import azure.functions as func
 
 from shared.api.http import ApiRequest, ApiResponse
 from shared.api.routes import handle, health
-from shared.pipeline.enroll import handle_enroll
 from shared.core.errors import PermanentError
 from shared.core.hostconfig import app_host_config
-from shared.pipeline.identify import handle_identify
-from shared.pipeline.match import handle_match
 from shared.core.names import split_trigger_name
 from shared.core.records import BlobInput
+from shared.core.settings import Settings
+from shared.pipeline.enroll import handle_enroll
+from shared.pipeline.identify import handle_identify
+from shared.pipeline.match import handle_match
 from shared.pipeline.poison import handle_blob_poison
 from shared.privacy.retention import sweep
-from shared.core.settings import Settings
 from shared.storage.azure import get_storage
 
 log = logging.getLogger(__name__)

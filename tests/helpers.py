@@ -140,3 +140,20 @@ def racing_storage(races: dict[tuple[str, str], int], clock=None):
     storage = Racing() if clock is None else Racing(clock=clock)
     storage.ensure()
     return storage
+
+
+def voiceid(storage, *args: str, wait: bool = True, timeout: float = 600, **env: str):
+    """Run the ``voiceid`` CLI (``python -m shared.cli``) against ``storage`` (an Azurite or a connection string).
+
+    ``env`` adds variables; ``wait=False`` returns the running process instead of its result.
+    """
+    import subprocess
+    import sys
+
+    conn = storage if isinstance(storage, str) else storage.connection_string
+    full = {**os.environ, "AzureWebJobsStorage": conn, **env}
+    cmd = [sys.executable, "-m", "shared.cli", *args]
+    if not wait:
+        return subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+    return subprocess.run(cmd, cwd=PROJECT_ROOT, env=full, capture_output=True, text=True, timeout=timeout)

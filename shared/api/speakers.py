@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from shared.api.http import PAGE_DEFAULT, PAGE_MAX, ApiError, ApiRequest, ApiResponse, int_param, path_speaker_key
+from shared.api.http import (
+    PAGE_DEFAULT,
+    PAGE_MAX,
+    ApiError,
+    ApiRequest,
+    ApiResponse,
+    int_param,
+    path_speaker_key,
+)
 from shared.core.settings import Settings
 from shared.gallery.shards import shard_of
 from shared.gallery.store import stored_galleries

@@ -13,7 +13,13 @@ import secrets
 from datetime import datetime, timezone
 from urllib.parse import quote, urlencode
 
-from shared.api.http import HTTP_BODY_LIMIT, ApiError, ApiRequest, ApiResponse, path_speaker_key
+from shared.api.http import (
+    HTTP_BODY_LIMIT,
+    ApiError,
+    ApiRequest,
+    ApiResponse,
+    path_speaker_key,
+)
 from shared.core import contract
 from shared.core.names import parse_enroll, parse_identify
 from shared.core.settings import Settings

@@ -27,8 +27,8 @@ def cmd_api(args: argparse.Namespace) -> int:
 
         print(json.dumps(document(), indent=2))
         return 0
-    from shared.localhost.functionkeys import FunctionKeys
     from shared.cli.connect import connected_storage
+    from shared.localhost.functionkeys import FunctionKeys
 
     keys = FunctionKeys(connected_storage(), args.host_id)
     print(keys.host_keys()["master"] if args.master else keys.function_keys(args.function)["default"])

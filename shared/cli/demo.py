@@ -13,15 +13,15 @@ import sys
 import time
 from pathlib import Path
 
-from shared.core import contract
-from shared.localhost.azurite import Azurite
-from shared.scoring.calibration import threshold_for
 from shared.client.bulk import AUDIO_SUFFIXES
 from shared.client.voiceid import VoiceId, unique_probe_name
-from shared.localhost.process import HostProcess
+from shared.core import contract
 from shared.core.paths import project_root, team_kit
 from shared.core.settings import Settings
+from shared.localhost.azurite import Azurite
+from shared.localhost.process import HostProcess
 from shared.results.table import format_table, result_row
+from shared.scoring.calibration import threshold_for
 
 DEMO_PORTS = (10010, 10011, 10012)  # not the defaults, so a developer's own Azurite is left alone
 ENROL_CLIPS = 3

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from shared.core.settings import Settings
 from shared.evaluation import metrics as evaluation
 from shared.scoring.calibration import threshold_for
-from shared.core.settings import Settings
 
 TRIALS_HELP = """Score a VoxCeleb-format trial list with the product's own scoring path.
 
@@ -46,9 +46,8 @@ def _progress(desc: str):
 
 
 def _caches(settings: Settings, baseline: bool):
-    from shared.evaluation.embedcache import EmbeddingCache
     from shared.embedding.embedder import get_embedder
-
+    from shared.evaluation.embedcache import EmbeddingCache
     from shared.evaluation.pocbaseline import baseline_settings
 
     model_id = get_embedder(settings).info.id
@@ -77,9 +76,16 @@ def format_report(name: str, r: dict) -> str:
 
 def cmd_trials(args: argparse.Namespace) -> int:
     from shared.evaluation.det import det_sample, save_det
-    from shared.evaluation.trials import (by_gender, embed_all, genders, read_trials, score_trials,
-                                          verification_report, write_scores)
     from shared.evaluation.pocbaseline import POC_THRESHOLD, poc_cosine
+    from shared.evaluation.trials import (
+        by_gender,
+        embed_all,
+        genders,
+        read_trials,
+        score_trials,
+        verification_report,
+        write_scores,
+    )
 
     settings = Settings.from_env()
     root = Path(args.root)

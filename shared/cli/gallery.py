@@ -13,8 +13,8 @@ from shared.storage.sealing import keyring
 def cmd_reembed(args: argparse.Namespace) -> int:
     from dataclasses import asdict, replace
 
-    from shared.ops.reembed import reembed
     from shared.core.settings import Settings
+    from shared.ops.reembed import reembed
     from shared.storage.azure import get_storage
 
     settings = Settings.from_env()
@@ -47,9 +47,9 @@ def cmd_reembed(args: argparse.Namespace) -> int:
 def cmd_reshard(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
+    from shared.core.settings import Settings
     from shared.gallery.store import stored_models
     from shared.ops.reshard import reshard
-    from shared.core.settings import Settings
     from shared.storage.azure import get_storage
 
     settings = Settings.from_env()
@@ -74,15 +74,29 @@ def cmd_reshard(args: argparse.Namespace) -> int:
     return 0
 
 
+REEMBED_HELP = """Run it before switching VOICEID_MODEL (or the model's weights), then switch: voiceprints of two models
+are never scored together. The target is --to (else VOICEID_MODEL); the source is the one other model
+in the gallery (or --from). Resumable: voiceprints already carried over are skipped.
+examples:
+  voiceid reembed --to resemblyzer --dry-run
+  voiceid reembed --to resemblyzer --delete-source
+exit status 1 when any voiceprint could not be carried over (audio gone, changed or refused)."""
+
+
+RESHARD_HELP = """A gallery keeps the shard count it was created with, whatever VOICEID_SHARD_COUNT says later.
+To change it: set VOICEID_SHARD_COUNT on the app, then run this (the target is --to, else the
+setting). Voiceprints are copied to their new shards before the switch and removed from the old ones
+after it, so every voiceprint stays readable throughout; running it again is harmless.
+Run it in a quiet hour: every shard is rewritten and match workers reload them.
+examples:
+  voiceid reshard --to 16 --dry-run
+  VOICEID_SHARD_COUNT=16 voiceid reshard"""
+
+
 def add_gallery_parsers(add) -> None:
     """The gallery migrations, added with the CLI's own ``add(name, func, help, epilog)``."""
     p = add("reembed", cmd_reembed, "carry the gallery over to another model by embedding the enrolment audio again",
-            "Run it before switching VOICEID_MODEL (or the model's weights), then switch: voiceprints of two models\n"
-            "are never scored together. The target is --to (else VOICEID_MODEL); the source is the one other model\n"
-            "in the gallery (or --from). Resumable: voiceprints already carried over are skipped.\n"
-            "examples:\n  voiceid reembed --to resemblyzer --dry-run\n"
-            "  voiceid reembed --to resemblyzer --delete-source\n"
-            "exit status 1 when any voiceprint could not be carried over (audio gone, changed or refused).")
+            REEMBED_HELP)
     p.add_argument("--to", choices=tuple(MODELS), help="target model (default: VOICEID_MODEL)")
     p.add_argument("--source", help="weights of the target model (hub id, folder or file; default: the model's own)")
     p.add_argument("--from", dest="source_model", metavar="MODEL_ID",
@@ -92,12 +106,7 @@ def add_gallery_parsers(add) -> None:
     p.add_argument("--dry-run", action="store_true", help="count what would be done; change nothing")
     p.add_argument("--json", action="store_true", help="print the report as JSON (for schedulers)")
     p = add("reshard", cmd_reshard, "move the gallery to another shard count without losing a voiceprint",
-            "A gallery keeps the shard count it was created with, whatever VOICEID_SHARD_COUNT says later.\n"
-            "To change it: set VOICEID_SHARD_COUNT on the app, then run this (the target is --to, else the\n"
-            "setting). Voiceprints are copied to their new shards before the switch and removed from the old ones\n"
-            "after it, so every voiceprint stays readable throughout; running it again is harmless.\n"
-            "Run it in a quiet hour: every shard is rewritten and match workers reload them.\n"
-            "examples:\n  voiceid reshard --to 16 --dry-run\n  VOICEID_SHARD_COUNT=16 voiceid reshard")
+            RESHARD_HELP)
     p.add_argument("--to", type=int, help="new shard count (default: VOICEID_SHARD_COUNT)")
     p.add_argument("--model", metavar="MODEL_ID", help="only this model's gallery, as `voiceid speakers` shows it "
                                                        "(default: every stored model)")

@@ -8,16 +8,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from shared.cli.console import setup_logging
-from shared.core.errors import ConfigError, VoiceIdError
 from shared import __version__
 from shared.cli.api import add_api_parser
-from shared.cli.gallery import add_gallery_parsers
-from shared.cli.run import add_run_parsers
-from shared.cli.voices import add_voice_parsers
+from shared.cli.console import setup_logging
 from shared.cli.evaluate import add_eval_parser
+from shared.cli.gallery import add_gallery_parsers
 from shared.cli.ops import add_ops_parsers
+from shared.cli.run import add_run_parsers
 from shared.cli.view import add_view_parsers
+from shared.cli.voices import add_voice_parsers
+from shared.core.errors import ConfigError, VoiceIdError
 
 EPILOG = """examples:
   voiceid up                                  # Azurite + local Functions host (Ctrl-C stops both)

@@ -42,8 +42,8 @@ examples:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    from shared.results.audit import operator
     from shared.privacy.erasure import describe, erase, to_json
+    from shared.results.audit import operator
 
     if not args.yes:
         if not sys.stdin.isatty():
@@ -69,8 +69,8 @@ def cmd_retention(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from shared.results import audit
     from shared.core.names import speaker_key
+    from shared.results import audit
     from shared.results.table import format_table
 
     prefix = args.date.replace("-", "/") + "/" if args.date else None
@@ -119,8 +119,8 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 
 def cmd_rotate_key(args: argparse.Namespace) -> int:
-    from shared.results.audit import operator, record
     from shared.ops.rotation import describe, rotate
+    from shared.results.audit import operator, record
 
     settings = Settings.from_env()
     storage = connected_storage()

@@ -32,23 +32,31 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+WATCH_HELP = """Shows the most recent results, then each new one as the pipeline writes it: time, kind,
+status, decision (or the error code), speaker, score and file.
+examples:
+  voiceid watch                       # everything
+  voiceid watch --prefix identify/    # identifications and verifications only
+  voiceid watch --last 0 | tee -a watch.log   # only what arrives from now on"""
+
+
+REPORT_HELP = """A static page (no server, no network): the gallery per model, counts of decisions and the
+score distributions of the newest 1,000 identify/verify results against their threshold, the
+latest evaluation (EER, minDCF, FAR/FRR at the threshold, its DET curve; 'voiceid eval trials'
+keeps it), and the most recent results. It names speakers: it is written readable by you only.
+examples:
+  voiceid report --out report.html && xdg-open report.html
+  voiceid report --out /srv/ops/voiceid-$(date +%F).html --recent 200"""
+
+
 def add_view_parsers(add) -> None:
     """The two viewing commands, added with the CLI's own ``add(name, func, help, epilog)``."""
     p = add("watch", cmd_watch, "follow results as they appear, one line each (Ctrl-C stops)",
-            "Shows the most recent results, then each new one as the pipeline writes it: time, kind,\n"
-            "status, decision (or the error code), speaker, score and file.\n"
-            "examples:\n  voiceid watch                       # everything\n"
-            "  voiceid watch --prefix identify/    # identifications and verifications only\n"
-            "  voiceid watch --last 0 | tee -a watch.log   # only what arrives from now on")
+            WATCH_HELP)
     p.add_argument("--prefix", help="only results under this prefix, e.g. identify/ or enroll/Ann Lee/")
     p.add_argument("--last", type=int, default=10, help="how many past results to show first (default 10)")
     p.add_argument("--interval", type=float, default=1.0, help="seconds between polls (default 1)")
     p = add("report", cmd_report, "write one HTML page: gallery, decisions, score distributions, DET curve",
-            "A static page (no server, no network): the gallery per model, counts of decisions and the\n"
-            "score distributions of the newest 1,000 identify/verify results against their threshold, the\n"
-            "latest evaluation (EER, minDCF, FAR/FRR at the threshold, its DET curve; 'voiceid eval trials'\n"
-            "keeps it), and the most recent results. It names speakers: it is written readable by you only.\n"
-            "examples:\n  voiceid report --out report.html && xdg-open report.html\n"
-            "  voiceid report --out /srv/ops/voiceid-$(date +%F).html --recent 200")
+            REPORT_HELP)
     p.add_argument("--out", default="voiceid-report.html", help="the HTML file to write (default voiceid-report.html)")
     p.add_argument("--recent", type=int, default=50, help="how many recent results to list (default 50)")

@@ -90,18 +90,26 @@ def cmd_results(args: argparse.Namespace) -> int:
     return 0
 
 
+ENROLL_HELP = """PATH may be:
+  a folder of speaker folders   voices/<speaker>/<file>
+  one speaker folder            voices/ann/   (speaker = folder name, or --name)
+  one file                      ann.flac      (uploaded as enroll/ann.flac, or enroll/<name>/ann.flac)
+Safe to run again (on a schedule, or after Ctrl-C): a file whose audio is already enrolled for
+that speaker (same sha256) is skipped, the rest are uploaded. At the end: a table of what was
+rejected and why, and one line of counts.
+examples:
+  voiceid enroll /data/voices --dry-run
+  voiceid enroll /data/voices --report /var/log/voiceid/enroll-$(date +%F).json
+exit status 1 when any file was rejected or got no result in time (the report lists them)."""
+
+
+IDENTIFY_HELP = """exit status 0 when a result arrived with status ok (whatever the decision), 1 when it was rejected or failed."""
+
+
 def add_voice_parsers(add) -> None:
     """Enrol, identify, list: added with the CLI's own ``add(name, func, help, epilog)``."""
     p = add("enroll", cmd_enroll, "enrol speakers from a file or folder and wait for the results",
-            "PATH may be:\n  a folder of speaker folders   voices/<speaker>/<file>\n"
-            "  one speaker folder            voices/ann/   (speaker = folder name, or --name)\n"
-            "  one file                      ann.flac      (uploaded as enroll/ann.flac, or enroll/<name>/ann.flac)\n"
-            "Safe to run again (on a schedule, or after Ctrl-C): a file whose audio is already enrolled for\n"
-            "that speaker (same sha256) is skipped, the rest are uploaded. At the end: a table of what was\n"
-            "rejected and why, and one line of counts.\n"
-            "examples:\n  voiceid enroll /data/voices --dry-run\n"
-            "  voiceid enroll /data/voices --report /var/log/voiceid/enroll-$(date +%F).json\n"
-            "exit status 1 when any file was rejected or got no result in time (the report lists them).")
+            ENROLL_HELP)
     p.add_argument("path")
     p.add_argument("--name", help="speaker name for a single file or speaker folder")
     p.add_argument("--no-wait", action="store_true", help="return after the upload")
@@ -109,8 +117,7 @@ def add_voice_parsers(add) -> None:
     p.add_argument("--report", metavar="FILE", help="write the outcome of every file as JSON (- for stdout)")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait per result (default 300)")
     p = add("identify", cmd_identify, "identify the speaker of FILE (or verify a --claim) and print the result",
-            "exit status 0 when a result arrived with status ok (whatever the decision), 1 when it was rejected "
-            "or failed.")
+            IDENTIFY_HELP)
     p.add_argument("file")
     p.add_argument("--claim", metavar="NAME", help="verify that FILE is NAME (1:1) instead of searching (1:N)")
     p.add_argument("--json", action="store_true", help="print the result document itself")

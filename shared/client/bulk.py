@@ -16,12 +16,11 @@ from pathlib import Path
 
 from shared.core import contract
 from shared.core.errors import ConfigError, PermanentError
-from shared.gallery.store import stored_galleries
 from shared.core.names import parse_enroll, speaker_key
 from shared.core.settings import Settings
+from shared.gallery.store import stored_galleries
 from shared.storage.base import Storage
 from shared.storage.sealing import keyring
-
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".webm", ".mp4", ".mov", ".mkv",
                   ".amr", ".wma", ".aif", ".aiff"}

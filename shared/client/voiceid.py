@@ -15,10 +15,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from shared.core import contract
-from shared.gallery.store import stored_galleries
 from shared.core.settings import Settings
-from shared.storage.base import Storage
+from shared.gallery.store import stored_galleries
 from shared.storage.azure import get_storage
+from shared.storage.base import Storage
 from shared.storage.sealing import keyring
 
 

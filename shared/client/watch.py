@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from shared.core import contract
-from shared.storage.base import Storage
 from shared.results.table import result_row
+from shared.storage.base import Storage
 
 COLUMNS = (("time", 8), ("kind", 8), ("status", 8), ("decision", 12), ("speaker", 26), ("score", 6), ("file", 0))
 

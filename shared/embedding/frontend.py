@@ -14,23 +14,29 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from shared.audio import decode as audio
-from shared.core.models import ModelInfo
-from shared.embedding.embedder import get_embedder
-from shared.core.errors import PermanentError
-from shared.core.records import BlobInput
 from shared.audio.quality import clipping_ratio, snr_db
-from shared.core.settings import Settings
 from shared.audio.vad import detect_speech
+from shared.core.errors import PermanentError
+from shared.core.models import ModelInfo
+from shared.core.records import BlobInput
+from shared.core.settings import Settings
+from shared.embedding.embedder import get_embedder
 
 
 @dataclass(frozen=True)
-class Embedded:
+class Measured:
+    """What the front end measured of an input: the result's ``audio`` object and the steps' timings."""
+
+    audio: dict
+    timings_ms: dict
+
+
+@dataclass(frozen=True)
+class Embedded(Measured):
     """An input's embedding with what it took to get it."""
 
     vector: np.ndarray = field(repr=False)
     model: ModelInfo
-    audio: dict
-    timings_ms: dict
 
 
 def check_size(size: int | None, settings: Settings) -> None:
@@ -68,13 +74,11 @@ def check_speech(net_s: float, minimum: float, report: dict) -> None:
 
 
 @dataclass(frozen=True)
-class Prepared:
+class Prepared(Measured):
     """Decoded, measured audio ready to embed: the front end up to (not including) the speech gate."""
 
     samples: np.ndarray = field(repr=False)
     net_speech_s: float
-    audio: dict
-    timings_ms: dict
 
 
 def prepare(data: bytes, settings: Settings) -> Prepared:

@@ -19,10 +19,10 @@ from dataclasses import replace
 import numpy as np
 
 from shared.core.models import FUSED_PARTS, ModelInfo
+from shared.core.settings import Settings
 from shared.embedding.embedder import Embedder
 from shared.embedding.ge2e import ResemblyzerEmbedder
 from shared.embedding.speechbrain_model import SpeechBrainEmbedder
-from shared.core.settings import Settings
 
 PART_WEIGHT = 1 / np.sqrt(2)
 

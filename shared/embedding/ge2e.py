@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.embedding.embedder import Embedder, weights_version
 from shared.core.errors import TransientError
 from shared.core.settings import Settings, resolve_model_source
+from shared.embedding.embedder import Embedder, weights_version
 
 TARGET_DBFS = -30.0  # resemblyzer.hparams.audio_norm_target_dBFS
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.embedding.embedder import Embedder, weights_version
 from shared.core.errors import TransientError
 from shared.core.settings import Settings, resolve_model_source
+from shared.embedding.embedder import Embedder, weights_version
 
 
 class SpeechBrainEmbedder(Embedder):

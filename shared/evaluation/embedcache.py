@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from shared.core.errors import PermanentError
-from shared.embedding.frontend import embed_prepared, prepare
 from shared.core.settings import Settings
+from shared.embedding.frontend import embed_prepared, prepare
 
 
 @dataclass(frozen=True)

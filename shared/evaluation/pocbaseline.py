@@ -15,8 +15,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from shared.embedding.embedder import get_embedder
 from shared.core.settings import Settings
+from shared.embedding.embedder import get_embedder
 
 POC_THRESHOLD = 0.25
 

@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 
 from shared.core import contract
 from shared.core.settings import Settings
-from shared.storage.base import Storage
 from shared.storage.azure import get_storage
+from shared.storage.base import Storage
 
 PREFIX = "evaluations/"
 LATEST = PREFIX + "latest.json"

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from shared.core.errors import PermanentError
+from shared.core.settings import Settings
 from shared.evaluation import metrics as evaluation
 from shared.evaluation.embedcache import EmbeddingCache, FileEmbedding
-from shared.core.errors import PermanentError
-from shared.scoring.stats import GalleryStats, Params, build
 from shared.scoring.normalization import speaker_models
-from shared.core.settings import Settings
+from shared.scoring.stats import GalleryStats, Params, build
 
 
 @dataclass(frozen=True)

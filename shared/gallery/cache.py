@@ -26,11 +26,11 @@ from functools import cached_property
 import numpy as np
 
 from shared.core import contract
-from shared.gallery.store import Gallery
-from shared.gallery.shards import Shard
-from shared.scoring.stats import GalleryStats
-from shared.scoring.normalization import speaker_models
 from shared.core.settings import Settings
+from shared.gallery.shards import Shard
+from shared.gallery.store import Gallery
+from shared.scoring.normalization import speaker_models
+from shared.scoring.stats import GalleryStats
 
 log = logging.getLogger(__name__)
 

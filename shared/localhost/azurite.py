@@ -9,9 +9,9 @@ import socket
 import subprocess
 from pathlib import Path
 
+from shared.core.paths import find_project_root
 from shared.localhost.child import stop, wait_ready
 from shared.storage.endpoints import port_open
-from shared.core.paths import find_project_root
 
 log = logging.getLogger(__name__)
 # Azurite's well-known development account (public, documented by Microsoft; not a secret).

@@ -20,8 +20,14 @@ from concurrent.futures import ThreadPoolExecutor
 import azure.functions as func
 
 from shared.core import contract
+from shared.localhost.functions import (
+    FunctionSpec,
+    QueueWatcher,
+    encode_message,
+    invoke,
+    wait_until,
+)
 from shared.storage.base import Storage
-from shared.localhost.functions import FunctionSpec, QueueWatcher, encode_message, invoke, wait_until
 
 log = logging.getLogger("voiceid.host")
 

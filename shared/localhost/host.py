@@ -10,15 +10,15 @@ import threading
 import time
 from pathlib import Path
 
-from shared.localhost.functionkeys import LOCAL_HOST_ID
 from shared.core.hostconfig import load_host_config
 from shared.core.settings import Settings
-from shared.storage.azure import get_storage
 from shared.localhost.blob_listener import BlobListener
+from shared.localhost.functionkeys import LOCAL_HOST_ID
 from shared.localhost.functions import QueueWatcher, discover
 from shared.localhost.http_listener import HttpListener
 from shared.localhost.queue_listener import QueueListener
 from shared.localhost.timer_listener import TimerListener
+from shared.storage.azure import get_storage
 
 log = logging.getLogger("voiceid.host")
 READY_LINE = "voiceid host ready"

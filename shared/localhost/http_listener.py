@@ -21,10 +21,10 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import azure.functions as func
 
 from shared.api.http import HTTP_BODY_LIMIT
-from shared.localhost.functionkeys import FunctionKeys, presented_key
 from shared.core.hostconfig import HttpOptions
-from shared.storage.base import Storage
+from shared.localhost.functionkeys import FunctionKeys, presented_key
 from shared.localhost.functions import FunctionSpec
+from shared.storage.base import Storage
 
 log = logging.getLogger("voiceid.host.http")
 SEGMENT = re.compile(r"^\{(\*?)([A-Za-z_]\w*)(\?)?(?::[^}]*)?\}$")

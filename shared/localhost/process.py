@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from shared.core.paths import project_root
 from shared.localhost.azurite import free_port
 from shared.localhost.child import stop, wait_ready
-from shared.core.paths import project_root
 from shared.localhost.host import READY_LINE
 
 

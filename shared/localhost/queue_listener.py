@@ -27,8 +27,14 @@ from azure.functions.queue import QueueMessage as FunctionQueueMessage
 from azure.storage.queue import QueueMessage
 
 from shared.core.hostconfig import QueueOptions
+from shared.localhost.functions import (
+    FunctionSpec,
+    QueueWatcher,
+    decode_message,
+    invoke,
+    wait_until,
+)
 from shared.storage.base import Storage
-from shared.localhost.functions import FunctionSpec, QueueWatcher, decode_message, invoke, wait_until
 
 log = logging.getLogger("voiceid.host")
 LEASE_S = 60

@@ -15,8 +15,8 @@ from datetime import datetime, timezone
 
 from azure.functions.timer import TimerRequest
 
-from shared.storage.base import Storage
 from shared.localhost.functions import FunctionSpec, invoke
+from shared.storage.base import Storage
 
 log = logging.getLogger("voiceid.host")
 RANGES = ((0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (0, 6))

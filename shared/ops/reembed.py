@@ -17,13 +17,13 @@ import logging
 from dataclasses import dataclass, field
 
 from shared.core import contract
-from shared.core.models import ModelInfo
-from shared.embedding.embedder import get_embedder
 from shared.core.errors import PermanentError
-from shared.gallery.store import Gallery, stored_models
-from shared.gallery.shards import Voiceprint
-from shared.embedding.frontend import embed_prepared, prepare
+from shared.core.models import ModelInfo
 from shared.core.settings import Settings
+from shared.embedding.embedder import get_embedder
+from shared.embedding.frontend import embed_prepared, prepare
+from shared.gallery.shards import Voiceprint
+from shared.gallery.store import Gallery, stored_models
 from shared.storage.base import Storage
 from shared.storage.sealing import keyring
 

@@ -18,11 +18,11 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from shared.core import contract
+from shared.core.settings import Settings
 from shared.evaluation.store import latest_evaluation
 from shared.gallery.store import stored_galleries
-from shared.core.settings import Settings
-from shared.storage.base import Storage
 from shared.results.table import result_row
+from shared.storage.base import Storage
 from shared.storage.sealing import keyring
 
 

@@ -24,17 +24,17 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from shared.core import contract
-from shared.core.models import ModelInfo
 from shared.core.errors import PermanentError
-from shared.gallery.tombstones import tombstone
-from shared.gallery.store import Gallery
+from shared.core.models import ModelInfo
 from shared.gallery.shards import Shard, Voiceprint, shard_of
-from shared.storage.sealing import Keyring
+from shared.gallery.store import Gallery
+from shared.gallery.tombstones import tombstone
 from shared.storage.base import ConcurrencyConflict, Storage
+from shared.storage.sealing import Keyring
 
 log = logging.getLogger(__name__)
 MAX_PRUNE_PASSES = 5

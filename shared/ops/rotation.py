@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 from shared.core import contract
 from shared.core.errors import PermanentError
-from shared.storage.sealing import Keyring, sealed_kid, write_blob
 from shared.storage import optimistic
 from shared.storage.base import Storage
+from shared.storage.sealing import Keyring, sealed_kid, write_blob
 
 SEALED_BLOBS = {  # container -> names of the blobs that hold biometric data
     contract.GALLERY: re.compile(r"^(?!tombstones/|lockouts/).+/(shard-\d{4,}|stats)\.npz$"),

@@ -7,21 +7,22 @@ import time
 
 import numpy as np
 
-from shared.results import audit, documents as results
 from shared.core import contract, faults
-from shared.gallery import tombstones
-from shared.scoring import integrity
 from shared.core.errors import PermanentError
-from shared.gallery.store import Gallery
-from shared.gallery.shards import Voiceprint, shard_of, voiceprint_id
-from shared.scoring.stats import GalleryStats, refresh_due
 from shared.core.names import parse_enroll, speaker_key
 from shared.core.records import BlobInput
-from shared.embedding.frontend import embed_input
 from shared.core.settings import Settings
+from shared.embedding.frontend import embed_input
+from shared.gallery import tombstones
 from shared.gallery.cache import PreparedShard, shard_cache
-from shared.storage.base import Storage
+from shared.gallery.shards import Voiceprint, shard_of, voiceprint_id
+from shared.gallery.store import Gallery
+from shared.results import audit
+from shared.results import documents as results
+from shared.scoring import integrity
+from shared.scoring.stats import GalleryStats, refresh_due
 from shared.storage.azure import get_storage
+from shared.storage.base import Storage
 from shared.storage.sealing import keyring
 
 log = logging.getLogger(__name__)

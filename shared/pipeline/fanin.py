@@ -12,15 +12,15 @@ import json
 import logging
 
 from shared.core import contract
+from shared.core.contract import partial_prefix, probe_blob
+from shared.core.errors import VoiceIdError
+from shared.core.names import speaker_key
+from shared.core.records import MatchJob, ShardPartial
+from shared.core.settings import Settings
 from shared.pipeline import lockout
 from shared.results import documents as results
-from shared.core.errors import VoiceIdError
-from shared.core.contract import partial_prefix, probe_blob
-from shared.core.names import speaker_key
 from shared.scoring.calibration import identify_threshold, threshold_for
-from shared.core.records import MatchJob, ShardPartial
 from shared.scoring.decisions import identify_decision, top_k, verify_decision
-from shared.core.settings import Settings
 from shared.storage import optimistic
 from shared.storage.base import Storage
 

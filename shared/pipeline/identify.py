@@ -15,19 +15,18 @@ from datetime import datetime, timezone
 import numpy as np
 
 from shared.core import contract, faults
+from shared.core.errors import PermanentError
+from shared.core.names import IdentifyTarget, parse_identify, speaker_key
+from shared.core.records import BlobInput, MatchJob
+from shared.core.settings import Settings
+from shared.embedding.frontend import embed_input
+from shared.gallery.shards import shard_of
+from shared.gallery.store import Gallery
 from shared.pipeline import lockout
 from shared.results import documents as results
 from shared.storage import sealing
-from shared.core.errors import PermanentError
-from shared.gallery.store import Gallery
-from shared.gallery.shards import shard_of
-from shared.core.names import IdentifyTarget, parse_identify, speaker_key
-from shared.core.records import BlobInput
-from shared.embedding.frontend import embed_input
-from shared.core.records import MatchJob
-from shared.core.settings import Settings
-from shared.storage.base import Storage
 from shared.storage.azure import get_storage
+from shared.storage.base import Storage
 
 
 def refuse_if_locked(storage: Storage, claimed: str, settings: Settings) -> None:

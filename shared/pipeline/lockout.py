@@ -16,12 +16,11 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 
-from shared.results import audit
 from shared.core import contract
 from shared.core.settings import Settings
+from shared.results import audit
 from shared.storage import optimistic
 from shared.storage.base import Storage
-
 
 
 @dataclass(frozen=True)

@@ -17,18 +17,18 @@ import logging
 import numpy as np
 
 from shared.core import contract, faults
-from shared.pipeline import fanin
-from shared.storage import sealing
-from shared.core.models import ModelInfo
-from shared.core.errors import PermanentError, TransientError, VoiceIdError
-from shared.gallery.store import Gallery
 from shared.core.contract import partial_prefix
+from shared.core.errors import PermanentError, TransientError, VoiceIdError
+from shared.core.models import ModelInfo
 from shared.core.records import MatchJob
 from shared.core.settings import Settings
-from shared.scoring.probe import score_shard
 from shared.gallery.cache import shard_cache
-from shared.storage.base import Storage
+from shared.gallery.store import Gallery
+from shared.pipeline import fanin
+from shared.scoring.probe import score_shard
+from shared.storage import sealing
 from shared.storage.azure import get_storage
+from shared.storage.base import Storage
 
 log = logging.getLogger(__name__)
 

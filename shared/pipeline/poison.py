@@ -16,11 +16,12 @@ import json
 import logging
 from dataclasses import dataclass
 
-from shared.results import audit, documents as results
 from shared.core import contract
 from shared.core.errors import PermanentError
 from shared.core.names import parse_identify
 from shared.core.records import MatchJob
+from shared.results import audit
+from shared.results import documents as results
 from shared.storage.base import Storage
 
 log = logging.getLogger(__name__)

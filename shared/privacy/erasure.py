@@ -32,14 +32,14 @@ import json
 import logging
 from dataclasses import dataclass
 
-from shared.results import audit
 from shared.core import contract
-from shared.core.models import ModelInfo
 from shared.core.errors import PermanentError
-from shared.gallery.store import stored_galleries
+from shared.core.models import ModelInfo
 from shared.core.names import parse_enroll, speaker_key
 from shared.core.records import MatchJob, ShardPartial
 from shared.core.settings import Settings
+from shared.gallery.store import stored_galleries
+from shared.results import audit
 from shared.storage.base import Storage
 from shared.storage.sealing import keyring
 

@@ -12,9 +12,9 @@ import logging
 import time
 from datetime import datetime, timezone
 
-from shared.results import audit
 from shared.core import contract
 from shared.core.errors import VoiceIdError
+from shared.results import audit
 from shared.storage.base import Storage
 
 SCHEMA_VERSION = 1

@@ -18,9 +18,9 @@ from __future__ import annotations
 import numpy as np
 
 from shared.scoring.calibration import threshold_for
-from shared.scoring.stats import GalleryStats, Scored
 from shared.scoring.normalization import shortlist
 from shared.scoring.probe import ScorableShard
+from shared.scoring.stats import GalleryStats, Scored
 
 DUPLICATE_FAR = 1e-4
 NEAREST = 20  # speakers per shard scored in full: a duplicate scores far above the rest

@@ -32,9 +32,15 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.scoring.calibration import Calibration
 from shared.core.models import model_parts
-from shared.scoring.normalization import COHORT_TOP_N, PROBE_DROP, Cohort, impostor_scores, score
+from shared.scoring.calibration import Calibration
+from shared.scoring.normalization import (
+    COHORT_TOP_N,
+    PROBE_DROP,
+    Cohort,
+    impostor_scores,
+    score,
+)
 
 MIN_GALLERY_SPEAKERS = 5  # below this, the shipped cohort joins the gallery's statistics
 TRUSTED_FROM = 10  # from this many speakers on, the gallery's own statistics hold the operating point

@@ -29,7 +29,13 @@ from azure.storage.queue import ExponentialRetry as QueueRetry
 from azure.storage.queue import QueueServiceClient
 
 from shared.core.errors import TransientError
-from shared.storage.base import BlobItem, ConcurrencyConflict, Message, Storage, quoted_etag
+from shared.storage.base import (
+    BlobItem,
+    ConcurrencyConflict,
+    Message,
+    Storage,
+    quoted_etag,
+)
 from shared.storage.credentials import needs_token, token_credential
 
 RETRIES = 3  # backoffs of about 1, 3 and 5 s (plus jitter) before a call fails
@@ -39,6 +45,14 @@ def _transient(exc: Exception) -> TransientError:
     return TransientError(f"storage: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
                           code="storage.unavailable",
                           hint="Check AzureWebJobsStorage and that the account (or Azurite: 'voiceid up') is up.")
+
+
+def _create(make, name: str) -> None:
+    """Create a container or a queue; one that exists already is fine."""
+    try:
+        make(name)
+    except ResourceExistsError:
+        pass
 
 
 @contextlib.contextmanager
@@ -97,17 +111,11 @@ class AzureStorage(Storage):
 
     @storage_call
     def ensure_container(self, name: str) -> None:
-        try:
-            self.blobs.create_container(name)
-        except ResourceExistsError:
-            pass
+        _create(self.blobs.create_container, name)
 
     @storage_call
     def ensure_queue(self, name: str) -> None:
-        try:
-            self.queues.create_queue(name)
-        except ResourceExistsError:
-            pass
+        _create(self.queues.create_queue, name)
 
     @storage_call
     def read(self, container: str, name: str) -> tuple[bytes, str] | None:

@@ -36,11 +36,17 @@ from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
+from cryptography.hazmat.primitives.keywrap import (
+    InvalidUnwrap,
+    aes_key_unwrap,
+    aes_key_wrap,
+)
 
 from shared.core.errors import PermanentError
 from shared.core.keys import ENV, parse_keys
-from shared.core.keys import new_key_entry as new_key_entry  # voiceid keygen's, re-exported beside the keyring
+from shared.core.keys import (
+    new_key_entry as new_key_entry,  # voiceid keygen's, re-exported beside the keyring
+)
 
 if TYPE_CHECKING:
     from shared.storage.base import Storage

@@ -14,7 +14,15 @@ from shared.client.voiceid import VoiceId
 from shared.core.settings import Settings
 from shared.localhost.azurite import Azurite
 from shared.localhost.process import HostProcess
-from tests.helpers import FILE_SPEAKER, FILLERS, FOLDER_SPEAKERS, HOST_ENV, SPLIT, enrol_clips, start_azurite
+from tests.helpers import (
+    FILE_SPEAKER,
+    FILLERS,
+    FOLDER_SPEAKERS,
+    HOST_ENV,
+    SPLIT,
+    enrol_clips,
+    start_azurite,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -7,8 +7,8 @@ import time
 import pytest
 import requests
 
-from shared.results import audit
 from shared.localhost.functionkeys import FunctionKeys
+from shared.results import audit
 from tests.helpers import clips, enrol_clips
 
 API_SPEAKER = "API Reader 3080"

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests import media
-from tests.helpers import clips
-from tests.helpers import assert_valid
+from tests.helpers import assert_valid, clips
 
 pytestmark = pytest.mark.e2e
 

@@ -6,26 +6,14 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
 from shared.privacy import erasure
-from tests.helpers import PROJECT_ROOT
-from tests.helpers import enrol_clips
+from tests.helpers import enrol_clips, voiceid
 
 READERS = ("2609", "3331")
-
-
-def voiceid(azurite, *args: str, wait: bool = True):
-    env = {**os.environ, "AzureWebJobsStorage": azurite.connection_string}
-    cmd = [sys.executable, "-m", "shared.cli", *args]
-    if not wait:
-        return subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
-    return subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture

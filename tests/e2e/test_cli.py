@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 
-from tests.helpers import PROJECT_ROOT
-from tests.helpers import clips, enrol_clips
+from tests.helpers import clips, enrol_clips, voiceid
 
 pytestmark = pytest.mark.e2e
-
-
-def voiceid(azurite, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "AzureWebJobsStorage": azurite.connection_string}
-    return subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=PROJECT_ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
 
 
 def test_identify_json_prints_the_result_document_and_exits_0(azurite, enrolled):

@@ -11,38 +11,27 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
-import subprocess
-import sys
 import threading
 
 import numpy as np
 import pytest
 
-from shared.results import audit
 from shared.core import contract
-from shared.privacy import erasure
-from shared.storage import sealing
-from shared.embedding.embedder import get_embedder
-from shared.pipeline.enroll import handle_enroll
-from shared.gallery.store import stored_models
 from shared.core.names import speaker_key
 from shared.core.records import BlobInput
-from tests.helpers import PROJECT_ROOT
 from shared.core.settings import Settings
-from tests.helpers import clips, enrol_clips
-from tests.helpers import HOST_ENV
+from shared.embedding.embedder import get_embedder
+from shared.gallery.store import stored_models
+from shared.pipeline.enroll import handle_enroll
+from shared.privacy import erasure
+from shared.results import audit
+from shared.storage import sealing
+from tests.helpers import HOST_ENV, clips, enrol_clips, voiceid
 
 pytestmark = pytest.mark.e2e
 SPEAKER = "Erase Me 2609"
 SOURCE = "2609"
 ALLOWED = ("gallery/" + contract.TOMBSTONES, "audit/", "identify/", "results/identify/")
-
-
-def voiceid(azurite, *args: str, **env: str) -> subprocess.CompletedProcess:
-    full = {**os.environ, "AzureWebJobsStorage": azurite.connection_string, **env}
-    return subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=PROJECT_ROOT, env=full,
-                          capture_output=True, text=True, timeout=300)
 
 
 def their_vectors(client, key: str) -> np.ndarray:

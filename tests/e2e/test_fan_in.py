@@ -7,8 +7,8 @@ import time
 import pytest
 
 from shared.core import contract
-from shared.localhost.functions import encode_message
 from shared.core.records import BlobInput
+from shared.localhost.functions import encode_message
 from tests.helpers import clips
 
 pytestmark = pytest.mark.e2e

@@ -16,16 +16,21 @@ import time
 
 import pytest
 
-from shared.results import audit
-from shared.core import contract
-from shared.localhost.azurite import Azurite
 from shared.client.voiceid import VoiceId
+from shared.core import contract
+from shared.core.settings import Settings
 from shared.embedding.embedder import get_embedder
 from shared.gallery.store import Gallery
+from shared.localhost.azurite import Azurite
 from shared.localhost.process import HostProcess
-from shared.core.settings import Settings
-from tests.helpers import clips, enrol_clips
-from tests.helpers import HOST_ENV, eleven_voiceprints, start_azurite
+from shared.results import audit
+from tests.helpers import (
+    HOST_ENV,
+    clips,
+    eleven_voiceprints,
+    enrol_clips,
+    start_azurite,
+)
 
 pytestmark = pytest.mark.e2e
 FAULT_ENV = {**HOST_ENV, "VOICEID_HOST_LEASE_S": "6"}

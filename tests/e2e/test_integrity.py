@@ -7,10 +7,9 @@ from dataclasses import replace
 import pytest
 
 from shared.core import contract
-from shared.pipeline.enroll import handle_enroll
 from shared.core.records import BlobInput
-from tests.helpers import DATA, enrol_clips
-from tests.helpers import assert_valid
+from shared.pipeline.enroll import handle_enroll
+from tests.helpers import DATA, assert_valid, enrol_clips
 
 pytestmark = pytest.mark.e2e
 

@@ -17,14 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from shared.core import contract
 from shared.client.voiceid import VoiceId
-from shared.localhost.process import HostProcess
-from tests.helpers import PROJECT_ROOT
+from shared.core import contract
 from shared.core.settings import Settings
+from shared.localhost.process import HostProcess
 from tests import media
-from tests.helpers import DATA, MULTI, clips
-from tests.helpers import start_azurite
+from tests.helpers import DATA, MULTI, PROJECT_ROOT, clips, start_azurite
 
 pytestmark = pytest.mark.e2e
 LONG = os.environ.get("VOICEID_TEST_LONG") == "1"

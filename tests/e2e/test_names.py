@@ -6,8 +6,7 @@ import unicodedata
 
 import pytest
 
-from tests.helpers import clips, enrol_clips
-from tests.helpers import assert_valid
+from tests.helpers import assert_valid, clips, enrol_clips
 
 pytestmark = pytest.mark.e2e
 

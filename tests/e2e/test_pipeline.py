@@ -8,9 +8,7 @@ import pytest
 
 from shared.core import contract
 from shared.scoring.calibration import identify_threshold
-from tests.helpers import SINGLE, clips
-from tests.helpers import FILE_SPEAKER, FOLDER_SPEAKERS
-from tests.helpers import assert_valid
+from tests.helpers import FILE_SPEAKER, FOLDER_SPEAKERS, SINGLE, assert_valid, clips
 
 pytestmark = pytest.mark.e2e
 

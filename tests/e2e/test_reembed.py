@@ -15,14 +15,12 @@ from dataclasses import replace
 import pytest
 
 from shared.core import contract
-from shared.embedding.embedder import get_embedder
-from shared.pipeline.identify import handle_identify
-from shared.localhost.functions import encode_message
 from shared.core.records import BlobInput
+from shared.embedding.embedder import get_embedder
+from shared.localhost.functions import encode_message
 from shared.ops.reembed import reembed
-from tests.helpers import clips
-from tests.helpers import FOLDER_SPEAKERS
-from tests.helpers import assert_valid
+from shared.pipeline.identify import handle_identify
+from tests.helpers import FOLDER_SPEAKERS, assert_valid, clips
 
 pytestmark = pytest.mark.e2e
 

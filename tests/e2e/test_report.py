@@ -8,12 +8,10 @@ import re
 import shutil
 import stat
 import subprocess
-import sys
 
 import pytest
 
-from tests.helpers import PROJECT_ROOT
-from tests.helpers import MULTI, clips
+from tests.helpers import MULTI, clips, voiceid
 
 READERS = ("1688", "1998", "2033", "2414")
 
@@ -29,10 +27,8 @@ def chromium() -> str:
     return found
 
 
-def voiceid(azurite, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "AzureWebJobsStorage": azurite.connection_string}
-    run = subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=PROJECT_ROOT, env=env,
-                         capture_output=True, text=True, timeout=600)
+def voiceid_ok(azurite, *args: str) -> subprocess.CompletedProcess:
+    run = voiceid(azurite, *args, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     return run
 
@@ -70,12 +66,12 @@ def test_report_page_shows_gallery_decisions_scores_and_the_det_curve(azurite, c
         lines += [f"1 {enrol} {c.relative_to(MULTI.parent)}" for c in clips(r)[-2:]]
         lines += [f"0 {enrol} {clips(o)[-1].relative_to(MULTI.parent)}" for o in READERS if o != r]
     trials.write_text("\n".join(lines) + "\n")
-    ev = voiceid(azurite, "eval", "trials", str(trials), "--root", str(MULTI.parent), "--out", str(tmp_path / "s"))
+    ev = voiceid_ok(azurite, "eval", "trials", str(trials), "--root", str(MULTI.parent), "--out", str(tmp_path / "s"))
     assert "kept as the latest evaluation" in ev.stdout
     evaluation = json.loads((tmp_path / "s.json").read_text())
 
     page = tmp_path / "out" / "report.html"
-    run = voiceid(azurite, "report", "--out", str(page))
+    run = voiceid_ok(azurite, "report", "--out", str(page))
     assert "wrote" in run.stdout
     assert stat.S_IMODE(page.stat().st_mode) == 0o600  # it names speakers
     dom = rendered(browser, page, tmp_path)

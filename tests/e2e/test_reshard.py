@@ -13,17 +13,16 @@ import numpy as np
 import pytest
 
 from shared.core import contract
-from shared.privacy.erasure import erase
 from shared.core.models import ModelInfo
-from shared.embedding.embedder import get_embedder
-from shared.gallery.store import Gallery, models_of
-from shared.gallery.shards import Voiceprint, shard_of
-from shared.scoring.normalization import l2
-from shared.ops.reshard import reshard
 from shared.core.settings import Settings
+from shared.embedding.embedder import get_embedder
+from shared.gallery.shards import Voiceprint, shard_of
+from shared.gallery.store import Gallery, models_of
+from shared.ops.reshard import reshard
+from shared.privacy.erasure import erase
+from shared.scoring.normalization import l2
 from shared.storage.azure import get_storage
-from tests.helpers import clips
-from tests.helpers import FOLDER_SPEAKERS, HOST_ENV
+from tests.helpers import FOLDER_SPEAKERS, HOST_ENV, clips
 
 pytestmark = pytest.mark.e2e
 

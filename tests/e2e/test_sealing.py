@@ -10,28 +10,24 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from shared.results import audit
-from shared.core import contract
-from shared.storage import sealing
-from shared.localhost.azurite import Azurite
 from shared.client.voiceid import VoiceId
-from shared.core.models import ModelInfo
-from shared.embedding.embedder import get_embedder
+from shared.core import contract
 from shared.core.errors import PermanentError
+from shared.core.models import ModelInfo
+from shared.core.settings import Settings
+from shared.embedding.embedder import get_embedder
 from shared.gallery.store import Gallery, stored_models
+from shared.localhost.azurite import Azurite
 from shared.localhost.process import HostProcess
 from shared.ops.rotation import sealed_blobs
-from tests.helpers import PROJECT_ROOT
-from shared.core.settings import Settings
-from tests.helpers import clips
-from tests.helpers import HOST_ENV, eleven_voiceprints, start_azurite
+from shared.results import audit
+from shared.storage import sealing
+from tests.helpers import HOST_ENV, clips, eleven_voiceprints, start_azurite, voiceid
 
 pytestmark = pytest.mark.e2e
 
@@ -81,10 +77,7 @@ def plaintext_gallery(store) -> tuple[VoiceId, dict[str, list]]:
 
 
 def rotate_key(store: Azurite, keys: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "AzureWebJobsStorage": store.connection_string, sealing.ENV: keys,
-           "VOICEID_ACTOR": "ticket-seal-1"}
-    return subprocess.run([sys.executable, "-m", "shared.cli", "rotate-key", *args], cwd=PROJECT_ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return voiceid(store, "rotate-key", *args, **{sealing.ENV: keys, "VOICEID_ACTOR": "ticket-seal-1"})
 
 
 def same_gallery(a: dict[str, list], b: dict[str, list]) -> bool:

@@ -11,10 +11,8 @@ log, every CLI output, every blob of every container and every queue message.
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 import subprocess
-import sys
 import time
 import urllib.parse
 from datetime import datetime, timedelta, timezone
@@ -22,16 +20,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from azure.storage.blob import generate_account_sas
 
-from shared.core import contract
-from shared.storage import sealing
-from shared.localhost.azurite import Azurite
 from shared.client.voiceid import VoiceId
-from shared.localhost.process import HostProcess
-from tests.helpers import PROJECT_ROOT
+from shared.core import contract
 from shared.core.settings import Settings
+from shared.localhost.azurite import Azurite
+from shared.localhost.process import HostProcess
+from shared.storage import sealing
 from shared.storage.azure import get_storage
-from tests.helpers import clips, enrol_clips
-from tests.helpers import HOST_ENV, start_azurite
+from tests.helpers import HOST_ENV, clips, enrol_clips, start_azurite, voiceid
 
 pytestmark = pytest.mark.e2e
 ACCOUNT = "canaryacct"
@@ -80,9 +76,7 @@ def canary(tmp_path_factory, kit):
 
 
 def run_cli(conn: str, *args: str, **env: str) -> subprocess.CompletedProcess:
-    full = {**os.environ, **HOST_ENV, "AzureWebJobsStorage": conn, **env}
-    return subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=PROJECT_ROOT, env=full,
-                          capture_output=True, text=True, timeout=300)
+    return voiceid(conn, *args, **{**HOST_ENV, **env})
 
 
 def test_no_secret_in_logs_results_messages_or_blobs(canary, tmp_path):

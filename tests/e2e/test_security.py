@@ -6,12 +6,11 @@ import time
 
 import pytest
 
-from shared.results import audit
 from shared.core import contract
-from shared.privacy.retention import sweep
 from shared.core.settings import Settings
-from tests.helpers import clips
-from tests.helpers import FILLERS, HOST_ENV
+from shared.privacy.retention import sweep
+from shared.results import audit
+from tests.helpers import FILLERS, HOST_ENV, clips
 
 pytestmark = pytest.mark.e2e
 

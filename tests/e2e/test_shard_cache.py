@@ -7,10 +7,10 @@ import pytest
 
 from shared.core import contract
 from shared.core.models import ModelInfo
-from shared.gallery.store import Gallery
-from shared.gallery.shards import Voiceprint, shard_of
-from shared.scoring.normalization import l2
 from shared.gallery.cache import ShardCache
+from shared.gallery.shards import Voiceprint, shard_of
+from shared.gallery.store import Gallery
+from shared.scoring.normalization import l2
 from shared.storage.azure import get_storage
 
 pytestmark = pytest.mark.e2e

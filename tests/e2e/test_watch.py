@@ -9,8 +9,7 @@ import sys
 import threading
 import time
 
-from tests.helpers import PROJECT_ROOT
-from tests.helpers import clips
+from tests.helpers import PROJECT_ROOT, clips
 
 
 def test_watch_prints_each_new_result_as_it_appears(azurite, client, enrolled):

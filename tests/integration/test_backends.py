@@ -8,13 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shared.core.models import FUSED_PARTS
-from shared.embedding.embedder import get_embedder
 from shared.core.errors import TransientError
-from shared.embedding.ge2e import at_loudness
-from tests.helpers import TEAM_KIT_MODELS
+from shared.core.models import FUSED_PARTS
 from shared.core.settings import Settings
-from tests.helpers import speech
+from shared.embedding.embedder import get_embedder
+from shared.embedding.ge2e import at_loudness
+from tests.helpers import TEAM_KIT_MODELS, speech
 
 XVECTOR_DIR = Path(os.environ.get("VOICEID_XVECTOR_SOURCE", TEAM_KIT_MODELS / "spkrec-xvect-voxceleb"))
 

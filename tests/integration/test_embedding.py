@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shared.embedding.embedder import get_embedder
 from shared.core.settings import Settings
+from shared.embedding.embedder import get_embedder
 from tests.helpers import speech
 
 pytestmark = pytest.mark.backend("ecapa")

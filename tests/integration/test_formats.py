@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from shared.audio.decode import decode
-from shared.embedding.embedder import get_embedder
 from shared.core.settings import Settings
+from shared.embedding.embedder import get_embedder
 from tests.helpers import clips
 from tests.media import FORMATS, make, two_speaker_stereo
 

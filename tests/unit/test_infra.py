@@ -14,9 +14,9 @@ import pytest
 from pycep import BicepParser
 
 from shared.core import contract
+from shared.core.settings import ENV_NAMES
 from shared.localhost.functions import discover
 from shared.ops.package import build, function_folders
-from shared.core.settings import ENV_NAMES
 from tests.helpers import PROJECT_ROOT
 
 INFRA = PROJECT_ROOT / "infra"

@@ -9,13 +9,13 @@ from datetime import datetime, timezone
 import pytest
 
 from shared.api.http import ApiError
+from shared.api.openapi import NAME_SCHEMA, document
 from shared.api.speakers import summarize
 from shared.api.uploads import result_url, stored_content_type, upload_filename
+from shared.core.names import unprintable
 from shared.localhost.functionkeys import new_key, presented_key
 from shared.localhost.functions import FunctionSpec
 from shared.localhost.http_listener import Route, order
-from shared.core.names import unprintable
-from shared.api.openapi import NAME_SCHEMA, document
 from tests.helpers import PROJECT_ROOT
 
 

@@ -6,10 +6,19 @@ import wave
 import numpy as np
 import pytest
 
-from shared.audio.decode import Audio, MediaInfo, check_complete, check_duration, classify_ffmpeg_failure, output_channels, parse_media_info, pick_channel
-from shared.audio.decode import decode
-from shared.core.errors import PermanentError
+from shared.audio.decode import (
+    Audio,
+    MediaInfo,
+    check_complete,
+    check_duration,
+    classify_ffmpeg_failure,
+    decode,
+    output_channels,
+    parse_media_info,
+    pick_channel,
+)
 from shared.audio.quality import clipping_ratio, snr_db
+from shared.core.errors import PermanentError
 
 STDERR = """[aist#0:0/pcm_mulaw @ 0x1] Guessed Channel Layout: mono
 Input #0, wav, from '/dev/fd/3':

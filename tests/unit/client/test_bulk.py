@@ -1,7 +1,9 @@
 """Bulk enrolment: the plan (what to skip) and the report."""
 
 from __future__ import annotations
+
 from pathlib import Path
+
 from shared.client.bulk import Item, Report, outcome, plan
 from shared.core.names import speaker_key
 

@@ -1,6 +1,7 @@
 """voiceid watch: fixed-width lines."""
 
 from __future__ import annotations
+
 from shared.client.watch import COLUMNS, header, line, row
 
 

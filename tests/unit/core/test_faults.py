@@ -1,6 +1,7 @@
 """Fault injection points for the fault tests."""
 
 from __future__ import annotations
+
 from shared.core.faults import pauses
 
 

@@ -2,7 +2,13 @@ import pytest
 
 from shared.core.contract import result_blob_name
 from shared.core.errors import PermanentError
-from shared.core.names import display_name, parse_enroll, parse_identify, speaker_key, split_trigger_name
+from shared.core.names import (
+    display_name,
+    parse_enroll,
+    parse_identify,
+    speaker_key,
+    split_trigger_name,
+)
 
 
 @pytest.mark.parametrize(("blob", "speaker"), [

@@ -1,8 +1,8 @@
 import pytest
 
 from shared.core.models import HUB_MODEL_ID
-from tests.helpers import TEAM_KIT_MODEL
 from shared.core.settings import Settings, resolve_model_source
+from tests.helpers import TEAM_KIT_MODEL
 
 
 def test_defaults_need_no_environment():

@@ -1,7 +1,9 @@
 """DET curves: the points kept for the report."""
 
 from __future__ import annotations
+
 import numpy as np
+
 from shared.evaluation.det import det_sample
 
 

@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from shared.evaluation.metrics import det_points, eer, min_dcf, open_set, rates_at, wilson
+from shared.evaluation.metrics import (
+    det_points,
+    eer,
+    min_dcf,
+    open_set,
+    rates_at,
+    wilson,
+)
 
 
 def test_perfect_separation_is_zero():

@@ -4,8 +4,8 @@ import math
 
 import numpy as np
 
-from shared.evaluation.pocbaseline import baseline_settings, poc_cosine
 from shared.core.settings import Settings
+from shared.evaluation.pocbaseline import baseline_settings, poc_cosine
 
 
 def test_the_baseline_is_plain_ecapa_whatever_the_product_model():

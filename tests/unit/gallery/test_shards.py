@@ -1,11 +1,13 @@
 """The gallery's shard format: pure, no storage."""
 
 from __future__ import annotations
+
 import os
 import subprocess
 import sys
 
 import numpy as np
+
 from shared.gallery.shards import Shard, Voiceprint, shard_of, voiceprint_id
 from shared.gallery.store import models_of
 

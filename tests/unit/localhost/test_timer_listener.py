@@ -1,8 +1,11 @@
 """The local host's timer triggers: NCRONTAB schedules as Azure reads them."""
 
 from __future__ import annotations
+
 from datetime import datetime
+
 import pytest
+
 from shared.localhost.timer_listener import matches, parse_schedule
 
 

@@ -1,7 +1,9 @@
 """The HTML report: escaped, counted, no scripts."""
 
 from __future__ import annotations
+
 import re
+
 from shared.ops.report import ReportData, outcome_of, render
 
 

@@ -1,7 +1,9 @@
 """Re-shard: which voiceprints move, and a whole re-shard on (in-memory) storage."""
 
 from __future__ import annotations
+
 import numpy as np
+
 from shared.gallery.shards import Shard, Voiceprint, shard_of
 from shared.ops.reshard import _misplaced
 

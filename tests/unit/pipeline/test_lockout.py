@@ -1,9 +1,9 @@
 """Lockout: its pure rule, and the state it keeps on (in-memory) storage."""
 
 from __future__ import annotations
-from shared.pipeline.lockout import LockState
-from shared.core.settings import Settings
 
+from shared.core.settings import Settings
+from shared.pipeline.lockout import LockState
 
 S = Settings(lockout_failures=3, lockout_window_s=60, lockout_s=600)
 

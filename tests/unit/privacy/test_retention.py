@@ -1,7 +1,9 @@
 """Retention: which blobs are due, and the sweep on (in-memory) storage."""
 
 from __future__ import annotations
+
 from datetime import datetime, timezone
+
 from shared.privacy.retention import UNFINISHED_GRACE_S, due_probes
 from shared.storage.base import BlobItem
 

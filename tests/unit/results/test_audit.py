@@ -1,7 +1,9 @@
 """The audit log: what an event holds and where it goes."""
 
 from __future__ import annotations
+
 from datetime import datetime, timezone
+
 from shared.results.audit import blob_name, from_result
 
 

@@ -1,10 +1,10 @@
 import pytest
 
-from shared.results import documents as results
 from shared.core.errors import PermanentError
-from shared.pipeline.fanin import assemble
 from shared.core.records import Candidate, MatchJob, ShardPartial
 from shared.core.settings import Settings
+from shared.pipeline.fanin import assemble
+from shared.results import documents as results
 from tests.helpers import assert_valid
 
 AUDIO = {"duration_s": 3.0, "net_speech_s": 2.5, "clipping_ratio": 0.0, "snr_db": 30.0, "channel": "mix",

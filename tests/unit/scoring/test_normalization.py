@@ -10,13 +10,21 @@ import math
 import numpy as np
 import pytest
 
-from shared.scoring.calibration import Calibration, identify_threshold, threshold_for
-from shared.gallery.shards import Shard
-from shared.scoring.stats import MIN_GALLERY_SPEAKERS, REFRESH_ALWAYS_BELOW, TRUSTED_FROM, GalleryStats, build, cold_start_margin, refresh_due
-from shared.scoring.integrity import check
 from shared.core.models import model_parts
-from shared.scoring.normalization import Cohort, l2, l2_parts, score
 from shared.gallery.cache import PreparedShard
+from shared.gallery.shards import Shard
+from shared.scoring.calibration import Calibration, identify_threshold, threshold_for
+from shared.scoring.integrity import check
+from shared.scoring.normalization import Cohort, l2, l2_parts, score
+from shared.scoring.stats import (
+    MIN_GALLERY_SPEAKERS,
+    REFRESH_ALWAYS_BELOW,
+    TRUSTED_FROM,
+    GalleryStats,
+    build,
+    cold_start_margin,
+    refresh_due,
+)
 
 DIM = 192
 

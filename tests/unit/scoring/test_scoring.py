@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from shared.core.records import Candidate
-from shared.scoring.normalization import speaker_models
 from shared.scoring.decisions import identify_decision, top_k, verify_decision
+from shared.scoring.normalization import speaker_models
 
 
 def unit(v):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared.storage import sealing
 from shared.core.errors import PermanentError
 from shared.core.settings import Settings
+from shared.storage import sealing
 
 DATA = b"\x00\x01voiceprint matrix\xff" * 50
 
