@@ -4,7 +4,7 @@
   16 kHz samples of each file, one call per file (the model itself, nothing else);
 * **pipeline**: what an enrol or identify trigger does to the file's bytes before
   the gallery: ffmpeg decode, VAD and the audio report, then the embedding
-  (``shared.pipeline.prepare`` + ``embed_prepared``).
+  (``shared.embedding.frontend.prepare`` + ``embed_prepared``).
 
 Goal: pipeline throughput >= 0.8 x the baseline's (the pipeline adds at most 20 %).
 Each side runs ``--rounds`` times, interleaved so that drift hits both; the best

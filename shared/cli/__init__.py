@@ -1,0 +1,1 @@
+"""The ``voiceid`` command: ``main.py`` assembles one module per group of commands."""

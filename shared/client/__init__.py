@@ -1,4 +1,4 @@
-"""The Python API: ``from shared.client import VoiceId`` (enrol, identify, verify through storage)."""
+"""The Python API (``from shared.client import VoiceId``), bulk enrolment and live results: storage only."""
 
 from shared.client.voiceid import ResultTimeout, VoiceId
 

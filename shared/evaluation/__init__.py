@@ -1,0 +1,1 @@
+"""The accuracy harness behind ``voiceid eval``: metrics, trial lists, open set, DET curves, the PoC baseline."""

@@ -1,0 +1,1 @@
+"""The voiceprint gallery: the shard format, the stored gallery, shards held in memory, tombstones."""

@@ -25,6 +25,7 @@ HOSTINGS = ("premium", "flex")
 # The layers of shared/ that run on Azure: entrypoints.py and what it imports (pyproject.toml's contracts).
 DEPLOYED = ("__init__.py", "entrypoints.py", "api", "pipeline", "privacy", "gallery", "results", "scoring",
             "embedding", "audio", "storage", "core")
+NOT_DEPLOYED = {"shared/storage/memory.py"}  # the in-memory storage of the unit tests
 SKIP_PARTS = {"__pycache__"}
 SKIP_SUFFIXES = (".pyc", ".pyo")
 
@@ -45,7 +46,7 @@ def function_json(path: Path, hosting: str) -> str:
 
 def _files(folder: Path, root: Path) -> list[Path]:
     return [p for p in sorted(folder.rglob("*")) if p.is_file() and not SKIP_PARTS & set(p.relative_to(root).parts)
-            and not p.name.endswith(SKIP_SUFFIXES)]
+            and not p.name.endswith(SKIP_SUFFIXES) and p.relative_to(root).as_posix() not in NOT_DEPLOYED]
 
 
 def build(out: Path, hosting: str, *, root: Path | None = None, site_packages: Path | None = None,

@@ -1,0 +1,1 @@
+"""What the pipeline answers: result documents and their schemas, the audit log, result tables."""
