@@ -170,7 +170,7 @@ exit status 1 when an input could not be replayed (its blob is gone)."""
 
 
 def cmd_poison(args: argparse.Namespace) -> int:
-    from shared.pipeline.poison import list_items, replay
+    from shared.pipeline.poison import SUPERSEDED, list_items, replay
     from shared.results.table import format_table
 
     storage = connected_storage()
@@ -185,7 +185,7 @@ def cmd_poison(args: argparse.Namespace) -> int:
     outcome = replay(storage, items)
     print(json.dumps(outcome, indent=1, ensure_ascii=False) if args.json else
           "\n".join(f"{k}: {v}" for k, v in outcome.items()) or "nothing to replay")
-    return 0 if all(v == "replayed" for v in outcome.values()) else 1
+    return 0 if all(v in ("replayed", SUPERSEDED) for v in outcome.values()) else 1
 
 
 def add_ops_parsers(add) -> None:

@@ -22,10 +22,11 @@ from shared.core.names import parse_identify
 from shared.core.records import MatchJob
 from shared.results import audit
 from shared.results import documents as results
-from shared.storage.base import Storage
+from shared.storage.base import ConcurrencyConflict, Storage
 
 log = logging.getLogger(__name__)
 CODE = "system.retries_exhausted"
+SUPERSEDED = "superseded (uploaded again meanwhile; that upload runs on its own)"
 
 
 def result_kind(container: str, blob: str) -> str:
@@ -102,8 +103,11 @@ def replay(storage: Storage, items: list[PoisonItem]) -> dict[str, str]:
         if got is None:
             outcome[key] = "blob gone (deleted or past retention): upload it again"
         elif key not in outcome:
-            storage.write(item.container, item.blob, got[0], if_match=got[1])
-            outcome[key] = "replayed"
+            try:
+                storage.write(item.container, item.blob, got[0], if_match=got[1])
+                outcome[key] = "replayed"
+            except ConcurrencyConflict:  # uploaded again since the read: that upload is a delivery of its own
+                outcome[key] = SUPERSEDED
     ids = {i.message_id for i in items if i.message_id}
     if ids:
         storage.drain(contract.MATCH_QUEUE + contract.POISON_SUFFIX, lambda m: m.id in ids, hold_s=10)
