@@ -157,3 +157,14 @@ def voiceid(storage, *args: str, wait: bool = True, timeout: float = 600, **env:
         return subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
     return subprocess.run(cmd, cwd=PROJECT_ROOT, env=full, capture_output=True, text=True, timeout=timeout)
+
+
+def shard_with(*rows: tuple[str, str, list[float]]):
+    """A two-dimensional shard of ``(voiceprint id, speaker key, vector)`` rows (shard-format tests)."""
+    from shared.gallery.shards import Shard, Voiceprint
+
+    shard = Shard.empty(2)
+    for vp_id, key, vec in rows:
+        shard, _ = shard.with_voiceprint(Voiceprint(voiceprint_id=vp_id, key=key, speaker=key,
+                                                    embedding=np.asarray(vec, np.float32)))
+    return shard

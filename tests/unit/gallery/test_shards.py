@@ -8,16 +8,9 @@ import sys
 
 import numpy as np
 
-from shared.gallery.shards import Shard, Voiceprint, shard_of, voiceprint_id
+from shared.gallery.shards import shard_of, voiceprint_id
 from shared.gallery.store import models_of
-
-
-def shard_with(*rows: tuple[str, str, list[float]]) -> Shard:
-    shard = Shard.empty(2)
-    for vp_id, key, vec in rows:
-        shard, _ = shard.with_voiceprint(Voiceprint(voiceprint_id=vp_id, key=key, speaker=key,
-                                                    embedding=np.asarray(vec, np.float32)))
-    return shard
+from tests.helpers import shard_with
 
 
 def test_a_voiceprint_in_two_shards_counts_once():

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from shared.gallery.shards import Shard, Voiceprint, shard_of
+from shared.gallery.shards import Voiceprint, shard_of
 from shared.ops.reshard import _misplaced
-
-
-def shard_with(*rows: tuple[str, str, list[float]]) -> Shard:
-    shard = Shard.empty(2)
-    for vp_id, key, vec in rows:
-        shard, _ = shard.with_voiceprint(Voiceprint(voiceprint_id=vp_id, key=key, speaker=key,
-                                                    embedding=np.asarray(vec, np.float32)))
-    return shard
+from tests.helpers import shard_with
 
 
 def test_misplaced_groups_voiceprints_by_their_new_shard():
