@@ -151,7 +151,7 @@ def cmd_package(args: argparse.Namespace) -> int:
     from shared.ops.package import build
 
     names = build(Path(args.out), args.hosting, site_packages=Path(args.site_packages) if args.site_packages else None,
-                  extras=tuple(args.extras or ()))
+                  extras=tuple(args.extras or ()), include=tuple(args.include or ()))
     functions = sorted({n.split("/")[0] for n in names if n.endswith("/function.json")})
     print(f"{args.out}: {len(names)} files, functions {', '.join(functions)} ({args.hosting})")
     return 0
@@ -214,6 +214,9 @@ def add_ops_parsers(add) -> None:
     p.add_argument("--extras", nargs="*", metavar="EXTRA",
                    help="optional dependencies to add to requirements.txt, e.g. ge2e for VOICEID_MODEL=resemblyzer "
                         "or fusion (their pins come from pyproject.toml)")
+    p.add_argument("--include", nargs="*", choices=("client",), metavar="PART",
+                   help="shared/ subpackages to ship besides the function app's: client, for a timer function of "
+                        "your own that enrols from a file share (docs/operations.md)")
     p = add("audit", cmd_audit, "show the audit log (who did what, when)", AUDIT_HELP)
     p.add_argument("--date", help="one UTC day, YYYY-MM-DD (default: every day)")
     p.add_argument("--speaker", help="only events about this speaker")

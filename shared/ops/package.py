@@ -25,6 +25,7 @@ HOSTINGS = ("premium", "flex")
 # The layers of shared/ that run on Azure: entrypoints.py and what it imports (pyproject.toml's contracts).
 DEPLOYED = ("__init__.py", "entrypoints.py", "api", "pipeline", "privacy", "gallery", "results", "scoring",
             "embedding", "audio", "storage", "core")
+OPTIONAL = ("client",)  # may go in on request: it imports only deployed layers
 NOT_DEPLOYED = {"shared/storage/memory.py"}  # the in-memory storage of the unit tests
 SKIP_PARTS = {"__pycache__"}
 SKIP_SUFFIXES = (".pyc", ".pyo")
@@ -50,8 +51,15 @@ def _files(folder: Path, root: Path) -> list[Path]:
 
 
 def build(out: Path, hosting: str, *, root: Path | None = None, site_packages: Path | None = None,
-          extras: tuple[str, ...] = ()) -> list[str]:
-    """Write the package zip to ``out``; returns the names it holds."""
+          extras: tuple[str, ...] = (), include: tuple[str, ...] = ()) -> list[str]:
+    """Write the package zip to ``out``; returns the names it holds.
+
+    ``include`` adds subpackages of :data:`OPTIONAL` (``client``: a timer function of one's own that
+    enrols from a file share, docs/operations.md).
+    """
+    unknown = [part for part in include if part not in OPTIONAL]
+    if unknown:
+        raise ValueError(f"cannot include {', '.join(unknown)}; the optional parts are {', '.join(OPTIONAL)}")
     if hosting not in HOSTINGS:
         raise ValueError(f"hosting must be one of {', '.join(HOSTINGS)}")
     root = project_root() if root is None else root
@@ -61,7 +69,7 @@ def build(out: Path, hosting: str, *, root: Path | None = None, site_packages: P
         zf.write(root / "host.json", "host.json")
         zf.writestr("requirements.txt", requirements(root, extras) if extras else (root / "requirements.txt").read_text())
         names += ["host.json", "requirements.txt"]
-        for folder in function_folders(root) + [root / "shared" / part for part in DEPLOYED]:
+        for folder in function_folders(root) + [root / "shared" / part for part in DEPLOYED + tuple(include)]:
             for path in ([folder] if folder.is_file() else _files(folder, root)):
                 arc = path.relative_to(root).as_posix()
                 if path.name == "function.json":

@@ -178,9 +178,10 @@ def test_the_local_host_loads_the_flex_functions_and_keeps_polling(tmp_path):
     assert {s.trigger.get("source") for s in specs if s.trigger["type"] == "blobTrigger"} == {"EventGrid"}
 
 
-def test_every_deployed_module_imports_from_the_zip_alone(tmp_path):
+@pytest.mark.parametrize("include", [(), ("client",)])
+def test_every_deployed_module_imports_from_the_zip_alone(tmp_path, include):
     """The zip leaves the CLI, local host, client, ops and evaluation out: nothing it ships may need them."""
-    build(tmp_path / "flex.zip", "flex")
+    build(tmp_path / "flex.zip", "flex", include=include)
     app = tmp_path / "app"
     with zipfile.ZipFile(tmp_path / "flex.zip") as zf:
         zf.extractall(app)
@@ -209,3 +210,11 @@ def test_requirements_txt_is_generated_from_pyproject():
     assert (PROJECT_ROOT / "requirements.txt").read_text() == requirements(PROJECT_ROOT), \
         "requirements.txt is stale: run make requirements"
     assert "resemblyzer==0.1.4" in requirements(PROJECT_ROOT, ("ge2e",))
+
+
+def test_the_client_goes_in_only_when_asked_for(tmp_path):
+    names = build(tmp_path / "ingest.zip", "flex", include=("client",))
+    assert "shared/client/bulk.py" in names and "shared/client/voiceid.py" in names
+    assert not [n for n in names if n.startswith(("shared/cli/", "shared/ops/", "shared/localhost/"))]
+    with pytest.raises(ValueError, match="optional parts are client"):
+        build(tmp_path / "x.zip", "flex", include=("cli",))
