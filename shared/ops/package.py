@@ -24,7 +24,7 @@ from shared.ops.requirements import requirements
 HOSTINGS = ("premium", "flex")
 # The layers of shared/ that run on Azure: entrypoints.py and what it imports (pyproject.toml's contracts).
 DEPLOYED = ("__init__.py", "entrypoints.py", "api", "pipeline", "privacy", "gallery", "results", "scoring",
-            "embedding", "audio", "storage", "core")
+            "embedding", "liveness", "audio", "storage", "core")
 OPTIONAL = ("client",)  # may go in on request: it imports only deployed layers
 NOT_DEPLOYED = {"shared/storage/memory.py"}  # the in-memory storage of the unit tests
 SKIP_PARTS = {"__pycache__"}

@@ -1,0 +1,1 @@
+"""Liveness: is this a live human voice, or a presentation attack (a clone, synthetic speech, a replay)?"""
