@@ -163,6 +163,69 @@ def cmd_openset(args: argparse.Namespace) -> int:
     return 0
 
 
+LIVENESS_HELP = """Measure a spoof detector (ISO/IEC 30107-3) on a labelled set of live and attack clips.
+
+PROTOCOL is a CSV with a header; its columns path (relative to --root), label (spoof or bonafide)
+and generator (the attack species) are read by name, others ignored. Every clip is decoded as an
+upload is. SCORES gets `attack_score label generator path decision` per clip, in order: a higher
+attack_score is more attack-like; decision is live, attack or inconclusive at the detector's
+operating point. Prints APCER per species and the worst, BPCER (pooled and per live corpus), EER,
+APCER at BPCER 1 % and 5 %; writes SCORES.json (report) and SCORES.det.png.
+
+example (the team kit's development set, the published AASIST as the detector):
+  voiceid eval liveness ../shared/data/spoof/protocol.csv --root ../shared/data --out spoof.scores
+"""
+
+
+def cmd_liveness(args: argparse.Namespace) -> int:
+    from shared.core.paths import team_kit
+    from shared.evaluation import pad
+    from shared.evaluation.det import PAD_AXES, WIDE_TICKS, save_det
+    from shared.evaluation.liveness import (
+        ScoreCache,
+        read_protocol,
+        score_all,
+        write_scores,
+    )
+    from shared.evaluation.metrics import det_points
+    from shared.liveness.detector import AasistDetector
+
+    settings = Settings.from_env()
+    weights = Path(args.weights) if args.weights else (team_kit() or Path("../shared")) / "models" / "aasist"
+    detector = AasistDetector(weights, args.model)
+    rows = read_protocol(Path(args.protocol))
+    cache = ScoreCache(Path(settings.model_cache).expanduser().parent / "liveness" / f"{detector.name}.json")
+    scores = score_all(rows, Path(args.root), detector, settings, cache, _progress("scoring"))
+    decisions = [detector.decide(s) for s in scores]
+    out = Path(args.out)
+    write_scores(out, rows, scores, decisions)
+    attack = np.array([r.is_attack for r in rows])
+    report = {"protocol": str(args.protocol), "detector": detector.name,
+              **pad.report(scores, attack, [r.generator for r in rows], [r.corpus for r in rows],
+                           detector.point.attack_from)}
+    print(format_liveness(report))
+    Path(f"{out}.json").write_text(json.dumps(report, indent=2))
+    bpcer, apcer = det_points(scores, attack)
+    drawn = save_det(Path(f"{out}.det.png"), {detector.name: (apcer, bpcer)}, Path(args.protocol).stem,
+                     axes=PAD_AXES, ticks=WIDE_TICKS)
+    print(f"wrote {out}, {out}.json" + (f", {out}.det.png" if drawn else " (no DET plot: pip install 'voiceid[eval]')"))
+    return 0
+
+
+def format_liveness(r: dict) -> str:
+    lines = [f"{r['detector']}: EER {r['eer']:.2f} %  ({r['attacks']} attacks, {r['live']} live clips)",
+             f"  at its operating point (attack score >= {r['threshold']:g}): BPCER {r['bpcer']:.2f} %, "
+             f"APCER pooled {r['apcer_pooled']:.2f} %, worst species {r['worst_species']} {r['worst_apcer']:.1f} %"]
+    for target in (1, 5):
+        at = r[f"at_bpcer_{target}"]
+        lines.append(f"  at BPCER {at['bpcer']:.2f} % (target {target} %): APCER pooled {at['apcer_pooled']:.2f} %, "
+                     f"worst species {at['worst_apcer']:.1f} %")
+    lines.append("  APCER per species at the operating point: " +
+                 ", ".join(f"{s} {v:.0f} %" for s, v in sorted(r["apcer"].items(), key=lambda kv: -kv[1])))
+    lines.append("  BPCER per live corpus: " + ", ".join(f"{c} {v:.1f} %" for c, v in r["bpcer_per_corpus"].items()))
+    return "\n".join(lines)
+
+
 def add_eval_parser(sub) -> None:
     """``voiceid eval`` and its two commands."""
     fmt = argparse.RawDescriptionHelpFormatter
@@ -183,3 +246,11 @@ def add_eval_parser(sub) -> None:
     p.add_argument("--root", required=True, help="folder the spec's paths are relative to")
     p.add_argument("--report", help="also write the JSON report (with every probe's top match) here")
     p.set_defaults(func=cmd_openset)
+    p = evsub.add_parser("liveness", help="spoof detection on live and attack clips (ISO/IEC 30107-3)",
+                         description=LIVENESS_HELP, formatter_class=fmt)
+    p.add_argument("protocol", help="CSV with path,label,generator columns")
+    p.add_argument("--root", required=True, help="folder the protocol's paths are relative to")
+    p.add_argument("--out", required=True, help="scores file to write (also OUT.json report, OUT.det.png)")
+    p.add_argument("--model", choices=("AASIST", "AASIST-L"), default="AASIST", help="the published network to use")
+    p.add_argument("--weights", help="folder with MODEL.pth and MODEL.conf (default: the team kit's models/aasist)")
+    p.set_defaults(func=cmd_liveness)

@@ -9,33 +9,42 @@ from pathlib import Path
 
 import numpy as np
 
+SPEAKER_AXES = ("false-accept rate (%)", "false-reject rate (%)")
+PAD_AXES = ("APCER: attacks accepted as live (%)", "BPCER: live speech called an attack (%)")
+TICKS = [0.1, 0.5, 1, 2, 5, 10, 20, 40]
+WIDE_TICKS = TICKS + [60, 80, 95]  # detectors far from good (a spoof detector on unseen attacks)
 
-def det_warp(rates_percent) -> np.ndarray:
-    """Rates in percent on the DET's normal-deviate axis (clipped to 0.05-50 %)."""
+
+def det_warp(rates_percent, top: float = 0.5) -> np.ndarray:
+    """Rates in percent on the DET's normal-deviate axis (clipped to 0.05 % and ``top``)."""
     from scipy.stats import norm
 
-    return norm.ppf(np.clip(np.asarray(rates_percent, float) / 100, 5e-4, 0.5))
+    return norm.ppf(np.clip(np.asarray(rates_percent, float) / 100, 5e-4, top))
 
 
-def draw_det(ax, curves: dict[str, tuple], title: str = "") -> None:
-    """DET curves of one or more systems on normal-deviate axes, ticks in percent."""
-    ticks = [0.1, 0.5, 1, 2, 5, 10, 20, 40]
+def draw_det(ax, curves: dict[str, tuple], title: str = "", axes: tuple[str, str] = SPEAKER_AXES,
+             ticks: list[float] = TICKS) -> None:
+    """DET curves of one or more systems (x rates, y rates) on normal-deviate axes, ticks in percent."""
+    top = max(ticks) / 100
     for name, (far, frr) in curves.items():
-        ax.plot(det_warp(far), det_warp(frr), label=name)
-    pos = det_warp(ticks)
+        ax.plot(det_warp(far, top), det_warp(frr, top), label=name)
+    pos = det_warp(ticks, top)
     ax.set_xticks(pos, [str(t) for t in ticks])
     ax.set_yticks(pos, [str(t) for t in ticks])
     ax.set_xlim(pos[0], pos[-1])
     ax.set_ylim(pos[0], pos[-1])
-    ax.set_xlabel("false-accept rate (%)")
-    ax.set_ylabel("false-reject rate (%)")
+    ax.set_xlabel(axes[0])
+    ax.set_ylabel(axes[1])
     if title:
         ax.set_title(title)
     ax.grid(True, alpha=0.3)
 
 
-def save_det(path: Path, curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str) -> bool:
-    """A DET plot (normal-deviate axes) of one or more systems; False when matplotlib is not installed."""
+def save_det(path: Path, curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str, **style) -> bool:
+    """A DET plot (normal-deviate axes) of one or more systems; False when matplotlib is not installed.
+
+    ``style``: :func:`draw_det`'s ``axes`` and ``ticks``.
+    """
     try:
         import matplotlib
     except ImportError:
@@ -45,7 +54,7 @@ def save_det(path: Path, curves: dict[str, tuple[np.ndarray, np.ndarray]], title
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5, 5))
-    draw_det(ax, curves, title)
+    draw_det(ax, curves, title, **style)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -1,0 +1,67 @@
+"""``voiceid eval liveness`` on a handful of the kit's live and attack clips: the scores file and the report."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from shared.audio.decode import decode
+from shared.evaluation.liveness import Presentation, read_protocol
+from shared.liveness.detector import AasistDetector
+from tests.helpers import DATA, PROJECT_ROOT, TEAM_KIT_MODELS
+
+PROTOCOL = DATA / "spoof" / "protocol.csv"
+
+
+@pytest.fixture(scope="module")
+def small_protocol(kit, tmp_path_factory) -> tuple:
+    rows = list(csv.DictReader(PROTOCOL.open()))
+    picked = [r for r in rows if r["label"] == "bonafide"][::300][:3] + [r for r in rows if r["label"] == "spoof"][::200][:3]
+    path = tmp_path_factory.mktemp("liveness") / "protocol.csv"
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["extra", "generator", "label", "path"])  # other order, extra column
+        writer.writeheader()
+        writer.writerows({"extra": "x", **{k: r[k] for k in ("generator", "label", "path")}} for r in picked)
+    return path, picked
+
+
+def test_the_scores_file_has_one_line_per_clip_in_order_and_a_report(small_protocol, tmp_path):
+    protocol, picked = small_protocol
+    out = tmp_path / "spoof.scores"
+    env = {**os.environ, "VOICEID_MODEL_CACHE": str(tmp_path / "cache" / "models")}
+    run = subprocess.run([sys.executable, "-m", "shared.cli", "eval", "liveness", str(protocol), "--root", str(DATA),
+                          "--out", str(out)], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    lines = [line.split() for line in out.read_text().splitlines()]
+    assert [(label, gen, path) for _, label, gen, path, _ in lines] == \
+        [(r["label"], r["generator"], r["path"]) for r in picked]
+    assert {decision for *_, decision in lines} <= {"live", "attack", "inconclusive"}
+    detector = AasistDetector(TEAM_KIT_MODELS / "aasist")
+    first = decode((DATA / picked[0]["path"]).read_bytes(), max_seconds=600, timeout_s=60).samples
+    assert float(lines[0][0]) == pytest.approx(detector.attack_score(first), abs=1e-4)  # the product's decoder
+    assert all((float(s) >= 0) == (d == "attack") for s, *_, d in lines)  # the published model's threshold, 0
+    report = json.loads(out.with_name("spoof.scores.json").read_text())
+    assert (report["attacks"], report["live"]) == (3, 3)
+    assert set(report["apcer"]) == {r["generator"] for r in picked if r["label"] == "spoof"}
+    assert "EER" in run.stdout and "worst species" in run.stdout and "BPCER per live corpus" in run.stdout
+    again = subprocess.run([sys.executable, "-m", "shared.cli", "eval", "liveness", str(protocol), "--root", str(DATA),
+                            "--out", str(out)], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and out.read_text().splitlines() == [" ".join(ln) for ln in lines]  # from the cache
+
+
+def test_a_protocol_without_the_columns_says_which(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("file,label\na.flac,spoof\n")
+    with pytest.raises(Exception, match="no column generator, path"):
+        read_protocol(bad)
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("path,label,generator\na.flac,fake,x\n")
+    with pytest.raises(Exception, match="neither spoof nor bonafide"):
+        read_protocol(wrong)
+    assert Presentation("hyke-telephone/M_1/a.flac", "bonafide", "human").corpus == "hyke-telephone"
+    assert Presentation("spoof/bonafide/x/a.flac", "bonafide", "human+channel").corpus == "spoof/human+channel"
