@@ -1,0 +1,60 @@
+"""What the liveness back-end sees of a clip: AASIST's read-out and logits, and the speaker model's embedding.
+
+The published AASIST is kept as a feature extractor: its 5 x 32 read-out (``hidden``) and its two
+logits, on its fixed 4.04 s input (the first 64,600 samples, tiled when shorter). The speaker model
+(ECAPA) embeds the whole clip, as the pipeline does. Which of these the shipped back-end uses is
+decided by measurement (docs/security.md, ``bench/liveness_backend.py``); extraction is cached per
+file content, so a study or a retraining pays for each clip once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from shared.liveness import aasist
+
+PARTS = {"aasist_hidden": slice(0, 160), "aasist_logits": slice(160, 162), "ecapa": slice(162, 354)}
+WIDTH = 354
+
+
+def clip_features(samples: np.ndarray, model: aasist.AASIST, embed: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """One row: AASIST read-out (160), AASIST logits [spoof, bona fide] (2), speaker embedding (192)."""
+    with torch.inference_mode():
+        wave = torch.from_numpy(aasist.crop(samples)).unsqueeze(0).to(next(model.parameters()).device)
+        hidden, logits = model(wave)
+    return np.concatenate([hidden[0].cpu().numpy(), logits[0].cpu().numpy(), embed(samples)]).astype(np.float32)
+
+
+def select(rows: np.ndarray, parts: Iterable[str]) -> np.ndarray:
+    """The columns of the named parts, side by side."""
+    return np.hstack([rows[:, PARTS[p]] for p in parts])
+
+
+class FeatureCache:
+    """Feature rows by file content (sha256), in one ``.npz`` beside the model cache."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.rows: dict[str, np.ndarray] = {}
+        if path.is_file():
+            with np.load(path, allow_pickle=False) as npz:
+                self.rows = {k: npz[k] for k in npz.files}
+
+    @staticmethod
+    def key(data: bytes) -> str:
+        return hashlib.sha256(data).hexdigest()
+
+    def get(self, data: bytes, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        key = self.key(data)
+        if key not in self.rows:
+            self.rows[key] = np.asarray(compute(), np.float32)
+        return self.rows[key]
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(self.path, **self.rows)
