@@ -27,7 +27,7 @@ from shared.localhost.functions import (
     invoke,
     wait_until,
 )
-from shared.storage.base import Storage
+from shared.storage.azure import AzureStorage
 
 log = logging.getLogger("voiceid.host")
 
@@ -35,7 +35,7 @@ log = logging.getLogger("voiceid.host")
 class BlobListener:
     """Delivers new blob versions of one container to one function."""
 
-    def __init__(self, spec: FunctionSpec, storage: Storage, *, host_id: str, parallelism: int,
+    def __init__(self, spec: FunctionSpec, storage: AzureStorage, *, host_id: str, parallelism: int,
                  poison_threshold: int, encoding: str, poll_s: float = 1.0, watcher: QueueWatcher | None = None):
         self.spec = spec
         self.storage = storage

@@ -34,7 +34,7 @@ from shared.localhost.functions import (
     invoke,
     wait_until,
 )
-from shared.storage.base import Storage
+from shared.storage.azure import AzureStorage
 
 log = logging.getLogger("voiceid.host")
 LEASE_S = 60
@@ -43,7 +43,7 @@ LEASE_S = 60
 class QueueListener:
     """Delivers messages of one queue to one function."""
 
-    def __init__(self, spec: FunctionSpec, storage: Storage, options: QueueOptions,
+    def __init__(self, spec: FunctionSpec, storage: AzureStorage, options: QueueOptions,
                  watcher: QueueWatcher | None = None, lease_s: float = LEASE_S):
         self.spec = spec
         self.lease_s = int(lease_s)

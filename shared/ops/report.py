@@ -22,7 +22,7 @@ from shared.core.settings import Settings
 from shared.evaluation.store import latest_evaluation
 from shared.gallery.store import stored_galleries
 from shared.results.table import result_row
-from shared.storage.base import Storage
+from shared.storage.azure import AzureStorage
 from shared.storage.sealing import keyring
 
 
@@ -47,7 +47,7 @@ class ReportData:
         return out
 
 
-def gather(storage: Storage, settings: Settings, *, recent: int = 50, window: int = 1000) -> ReportData:
+def gather(storage: AzureStorage, settings: Settings, *, recent: int = 50, window: int = 1000) -> ReportData:
     """Read the gallery, the newest ``window`` identify results and the latest evaluation."""
     data = ReportData(generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                       account=urlparse(storage.blobs.url).netloc, recent=recent)
@@ -243,7 +243,7 @@ def _evaluation(ev: dict | None) -> str:
     return table + (f"<div class=charts><div>{chart}</div></div>" if chart else "")
 
 
-def write_report(storage: Storage, settings: Settings, out: Path, *, recent: int = 50) -> ReportData:
+def write_report(storage: AzureStorage, settings: Settings, out: Path, *, recent: int = 50) -> ReportData:
     """Gather, render and write ``out`` (mode 0600: it names speakers)."""
     data = gather(storage, settings, recent=recent)
     out.parent.mkdir(parents=True, exist_ok=True)
