@@ -48,7 +48,7 @@ def test_the_published_weights_reproduce_the_reference_scores(reference, name):
     assert len({round(float(s), 2) for s in got}) > len(rows) // 2  # real, varied outputs, not a constant
 
 
-def test_loading_is_strict(tmp_path):
+def test_loading_is_strict(kit, tmp_path):
     state = torch.load(WEIGHTS / "AASIST.pth", map_location="cpu", weights_only=True)
     state.pop("out_layer.bias")
     torch.save(state, tmp_path / "short.pth")
