@@ -28,6 +28,7 @@ from shared.embedding.embedder import get_embedder
 from shared.evaluation import pad
 from shared.evaluation.liveness import read_protocol
 from shared.liveness import aasist
+from shared.liveness.augment import simulate_replay
 from shared.liveness.backend import LinearBackend
 from shared.liveness.features import FeatureCache, clip_features, select
 
@@ -42,6 +43,7 @@ FAMILIES = {  # attack family -> generator name prefixes
 CANDIDATES = {"aasist-hidden": ("aasist_hidden",), "aasist-hidden+logits": ("aasist_hidden", "aasist_logits"),
               "ecapa": ("ecapa",), "aasist+ecapa": ("aasist_hidden", "aasist_logits", "ecapa")}
 FOLDS = 5
+REPLAY_TAG = b"|simulated-replay-v1"
 
 
 def family_of(generator: str) -> str:
@@ -56,17 +58,25 @@ def live_fold(path: str) -> int:
     return int(hashlib.sha256(path.rsplit("/", 1)[0].encode()).hexdigest(), 16) % FOLDS
 
 
-def features_of(rows, root: Path, cache: FeatureCache) -> np.ndarray:
+def features_of(rows, root: Path, cache: FeatureCache, replay: bool = False) -> np.ndarray:
+    """Feature rows of the clips (``replay``: of one simulated replay of each, seeded by the clip's content)."""
     from tqdm import tqdm
 
     weights = root.parent / "models" / "aasist"
     model = aasist.load(weights / "AASIST.pth", weights / "AASIST.conf")
     ecapa = get_embedder(Settings(model="ecapa", device="cpu"))
     out = []
-    for i, row in enumerate(tqdm(rows, desc="features", unit="clip")):
+    for i, row in enumerate(tqdm(rows, desc="replays" if replay else "features", unit="clip")):
         data = (root / row.path).read_bytes()
-        out.append(cache.get(data, lambda data=data: clip_features(
-            decode(data, max_seconds=600, timeout_s=60).samples, model, ecapa.embed)))
+
+        def compute(data=data) -> np.ndarray:
+            samples = decode(data, max_seconds=600, timeout_s=60).samples
+            if replay:
+                seed = int(FeatureCache.key(data)[:8], 16)
+                samples = simulate_replay(samples, np.random.default_rng(seed))
+            return clip_features(samples, model, ecapa.embed)
+
+        out.append(cache.get(data + (REPLAY_TAG if replay else b""), compute))
         if i % 200 == 199:
             cache.save()
     cache.save()
@@ -74,8 +84,12 @@ def features_of(rows, root: Path, cache: FeatureCache) -> np.ndarray:
 
 
 def held_out_scores(x: np.ndarray, attack: np.ndarray, family: np.ndarray, fold: np.ndarray, target: float,
-                    train: bool = True) -> dict:
-    """Per held-out family: its attacks' scores and decisions, and the held-out live clips' (every fold)."""
+                    train: bool = True, extra: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+    """Per held-out family: its attacks' scores and decisions, and the held-out live clips' (every fold).
+
+    ``extra``: (feature rows, live fold of their source) of simulated replays, added to training as
+    attacks when their source speaker is in the training folds.
+    """
     out = {}
     for fam in sorted(str(f) for f in set(family[attack])):
         a_scores, l_scores, l_index, a_dec, l_dec = [], [], [], [], []
@@ -83,7 +97,11 @@ def held_out_scores(x: np.ndarray, attack: np.ndarray, family: np.ndarray, fold:
             train_rows = (attack & (family != fam)) | (~attack & (fold != k))
             test_live = ~attack & (fold == k)
             if train:
-                backend = LinearBackend.fit(x[train_rows], attack[train_rows], l2=10.0)
+                tx, ty = x[train_rows], attack[train_rows]
+                if extra is not None:
+                    keep = extra[1] != k
+                    tx, ty = np.vstack([tx, extra[0][keep]]), np.r_[ty, np.ones(int(keep.sum()), bool)]
+                backend = LinearBackend.fit(tx, ty, l2=10.0)
                 score = backend.attack_scores
             else:
                 score = lambda rows: rows[:, 0] - rows[:, 1]  # noqa: E731 - the published model's own score
@@ -129,6 +147,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target-bpcer", type=float, default=2.0, help="BPCER on training live speech (%%)")
     parser.add_argument("--cache", default=str(Path.home() / ".cache" / "voiceid" / "liveness" / "features.npz"))
+    parser.add_argument("--replays", action="store_true",
+                        help="also train with one simulated replay of each training live clip (shared.liveness.augment)")
     parser.add_argument("--json")
     args = parser.parse_args()
     rows = read_protocol(KIT / "spoof" / "protocol.csv")
@@ -142,6 +162,13 @@ def main() -> None:
     for name, parts in CANDIDATES.items():
         results.append(summarise(name, held_out_scores(select(x, parts), attack, family, fold, args.target_bpcer),
                                  rows, attack))
+    if args.replays:  # live clips long enough to replay (not the 0.4 s digits)
+        sources = [i for i, r in enumerate(rows) if not r.is_attack and not r.path.startswith("fsdd-digits/")]
+        simulated = features_of([rows[i] for i in sources], KIT, FeatureCache(Path(args.cache)), replay=True)
+        for name, parts in CANDIDATES.items():
+            runs = held_out_scores(select(x, parts), attack, family, fold, args.target_bpcer,
+                                   extra=(select(simulated, parts), fold[sources]))
+            results.append(summarise(f"{name} + simulated replays", runs, rows, attack))
     report = {"machine": machine(), "target_bpcer_on_training_live": args.target_bpcer, "clips": len(rows),
               "attacks": int(attack.sum()), "families": {f: int((family == f).sum()) for f in FAMILIES},
               "results": results}
