@@ -65,22 +65,15 @@ def features_of(rows, root: Path, cache: FeatureCache, replay: bool = False) -> 
     weights = root.parent / "models" / "aasist"
     model = aasist.load(weights / "AASIST.pth", weights / "AASIST.conf")
     ecapa = get_embedder(Settings(model="ecapa", device="cpu"))
-    out = []
-    for i, row in enumerate(tqdm(rows, desc="replays" if replay else "features", unit="clip")):
-        data = (root / row.path).read_bytes()
 
-        def compute(data=data) -> np.ndarray:
-            samples = decode(data, max_seconds=600, timeout_s=60).samples
-            if replay:
-                seed = int(FeatureCache.key(data)[:8], 16)
-                samples = simulate_replay(samples, np.random.default_rng(seed))
-            return clip_features(samples, model, ecapa.embed)
+    def compute(data: bytes) -> np.ndarray:
+        samples = decode(data, max_seconds=600, timeout_s=60).samples
+        if replay:
+            samples = simulate_replay(samples, np.random.default_rng(int(FeatureCache.key(data)[:8], 16)))
+        return clip_features(samples, model, ecapa.embed)
 
-        out.append(cache.get(data + (REPLAY_TAG if replay else b""), compute))
-        if i % 200 == 199:
-            cache.save()
-    cache.save()
-    return np.vstack(out)
+    files = tqdm([root / r.path for r in rows], desc="replays" if replay else "features", unit="clip")
+    return cache.rows_for(files, compute, tag=REPLAY_TAG if replay else b"")
 
 
 def held_out_scores(x: np.ndarray, attack: np.ndarray, family: np.ndarray, fold: np.ndarray, target: float,

@@ -143,15 +143,17 @@ def racing_storage(races: dict[tuple[str, str], int], clock=None):
 
 
 def voiceid(storage, *args: str, wait: bool = True, timeout: float = 600, **env: str):
-    """Run the ``voiceid`` CLI (``python -m shared.cli``) against ``storage`` (an Azurite or a connection string).
+    """Run the ``voiceid`` CLI (``python -m shared.cli``) against ``storage`` (an Azurite or a connection string;
+    None for commands that need no storage, such as ``eval``).
 
     ``env`` adds variables; ``wait=False`` returns the running process instead of its result.
     """
     import subprocess
     import sys
 
-    conn = storage if isinstance(storage, str) else storage.connection_string
-    full = {**os.environ, "AzureWebJobsStorage": conn, **env}
+    full = {**os.environ, **env}
+    if storage is not None:
+        full["AzureWebJobsStorage"] = storage if isinstance(storage, str) else storage.connection_string
     cmd = [sys.executable, "-m", "shared.cli", *args]
     if not wait:
         return subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -182,19 +182,19 @@ def cmd_liveness(args: argparse.Namespace) -> int:
     from shared.evaluation import pad
     from shared.evaluation.det import PAD_AXES, WIDE_TICKS, save_det
     from shared.evaluation.liveness import (
-        ScoreCache,
         read_protocol,
         score_all,
         write_scores,
     )
     from shared.evaluation.metrics import det_points
     from shared.liveness.detector import AasistDetector
+    from shared.liveness.features import FeatureCache
 
     settings = Settings.from_env()
     weights = Path(args.weights) if args.weights else (team_kit() or Path("../shared")) / "models" / "aasist"
     detector = AasistDetector(weights, args.model)
     rows = read_protocol(Path(args.protocol))
-    cache = ScoreCache(Path(settings.model_cache).expanduser().parent / "liveness" / f"{detector.name}.json")
+    cache = FeatureCache(Path(settings.model_cache).expanduser().parent / "liveness" / f"{detector.name}.npz")
     scores = score_all(rows, Path(args.root), detector, settings, cache, _progress("scoring"))
     decisions = [detector.decide(s) for s in scores]
     out = Path(args.out)

@@ -41,7 +41,7 @@ class FusionEmbedder(Embedder):
         self.info = ModelInfo(name=self.NAME, version=version, dim=sum(p.info.dim for p in self.parts))
         if tuple(p.info.dim for p in self.parts) != FUSED_PARTS[self.NAME]:
             raise RuntimeError(f"{self.NAME}: part sizes {[p.info.dim for p in self.parts]} differ from "
-                               f"FUSED_PARTS {FUSED_PARTS[self.NAME]}; update shared/embedding/embedder.py")
+                               f"FUSED_PARTS {FUSED_PARTS[self.NAME]}; update shared/core/models.py")
 
     @property
     def part_ids(self) -> list[str]:

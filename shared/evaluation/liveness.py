@@ -4,14 +4,12 @@ The protocol is a CSV with a header; the columns ``path`` (relative to the root 
 (``spoof`` or ``bonafide``) and ``generator`` are read by name, the others ignored (the team kit's
 ``data/spoof/protocol.csv`` is one). Every clip goes through the product's own decoder (ffmpeg,
 16 kHz mono), as an upload would. Scores are cached per file content and detector, so a re-run
-costs file hashing only.
+costs file hashing only (:class:`~shared.liveness.features.FeatureCache`).
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ import numpy as np
 from shared.audio.decode import decode
 from shared.core.errors import PermanentError
 from shared.core.settings import Settings
+from shared.liveness.features import FeatureCache
 
 LABELS = ("spoof", "bonafide")
 
@@ -59,41 +58,15 @@ def read_protocol(path: Path) -> list[Presentation]:
     return rows
 
 
-class ScoreCache:
-    """Attack scores of one detector by file content, in a JSON file (written as it grows)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.scores: dict[str, float] = json.loads(path.read_text()) if path.is_file() else {}
-
-    def get(self, data: bytes, compute: Callable[[], float]) -> float:
-        key = hashlib.sha256(data).hexdigest()
-        if key not in self.scores:
-            self.scores[key] = compute()
-        return self.scores[key]
-
-    def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(self.scores))
-
-
-def score_all(rows: list[Presentation], root: Path, detector, settings: Settings, cache: ScoreCache,
+def score_all(rows: list[Presentation], root: Path, detector, settings: Settings, cache: FeatureCache,
               progress: Callable[[Iterable], Iterable] = lambda x: x) -> np.ndarray:
     """The attack score of every clip, decoded as the pipeline decodes an upload."""
-    out = []
-    for i, row in enumerate(progress(rows)):
-        data = (root / row.path).read_bytes()
+    def compute(data: bytes) -> np.ndarray:
+        clip = decode(data, max_seconds=settings.max_audio_seconds, timeout_s=settings.ffmpeg_timeout_s,
+                      channel=settings.channel)
+        return np.array([detector.attack_score(clip.samples)])
 
-        def compute(data=data) -> float:
-            clip = decode(data, max_seconds=settings.max_audio_seconds, timeout_s=settings.ffmpeg_timeout_s,
-                          channel=settings.channel)
-            return float(detector.attack_score(clip.samples))
-
-        out.append(cache.get(data, compute))
-        if i % 100 == 99:
-            cache.save()
-    cache.save()
-    return np.asarray(out, np.float64)
+    return cache.rows_for(progress([root / r.path for r in rows]), compute)[:, 0].astype(np.float64)
 
 
 def write_scores(path: Path, rows: list[Presentation], scores: np.ndarray, decisions: list[str]) -> None:

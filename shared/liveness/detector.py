@@ -15,8 +15,6 @@ import numpy as np
 
 from shared.liveness import aasist
 
-DECISIONS = ("live", "attack", "inconclusive")
-
 
 @dataclass(frozen=True)
 class OperatingPoint:

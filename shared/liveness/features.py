@@ -19,7 +19,6 @@ import torch
 from shared.liveness import aasist
 
 PARTS = {"aasist_hidden": slice(0, 160), "aasist_logits": slice(160, 162), "ecapa": slice(162, 354)}
-WIDTH = 354
 
 
 def clip_features(samples: np.ndarray, model: aasist.AASIST, embed: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
@@ -54,6 +53,21 @@ class FeatureCache:
         if key not in self.rows:
             self.rows[key] = np.asarray(compute(), np.float32)
         return self.rows[key]
+
+    def rows_for(self, files: Iterable[Path], compute: Callable[[bytes], np.ndarray], tag: bytes = b"",
+                 save_every: int = 100) -> np.ndarray:
+        """One row per file (``compute(file bytes)`` when not cached yet), saved as it goes so a stop loses little.
+
+        ``tag`` tells apart rows computed differently from the same file (a simulated replay of it, say).
+        """
+        out = []
+        for i, path in enumerate(files):
+            data = Path(path).read_bytes()
+            out.append(self.get(data + tag, lambda data=data: compute(data)))
+            if i % save_every == save_every - 1:
+                self.save()
+        self.save()
+        return np.vstack(out)
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

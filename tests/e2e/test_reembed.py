@@ -7,9 +7,6 @@ Fusion contains both other real models, and its scoring centres each part on its
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from dataclasses import replace
 
 import pytest
@@ -20,7 +17,7 @@ from shared.embedding.embedder import get_embedder
 from shared.localhost.functions import encode_message
 from shared.ops.reembed import reembed
 from shared.pipeline.identify import handle_identify
-from tests.helpers import FOLDER_SPEAKERS, assert_valid, clips
+from tests.helpers import FOLDER_SPEAKERS, assert_valid, clips, voiceid
 
 pytestmark = pytest.mark.e2e
 
@@ -54,10 +51,8 @@ def test_reembed_carries_every_voiceprint_over_and_resumes(enrolled, client, fus
 
 
 def test_the_cli_dry_run_reports_without_changing(enrolled, client, fused):
-    env = {**os.environ, "AzureWebJobsStorage": client.settings.storage_connection,
-           "VOICEID_SHARD_COUNT": str(client.settings.shard_count)}
-    done = subprocess.run([sys.executable, "-m", "shared.cli", "reembed", "--to", "fusion", "--dry-run", "--json"],
-                          env=env, capture_output=True, text=True, timeout=300)
+    done = voiceid(client.settings.storage_connection, "reembed", "--to", "fusion", "--dry-run", "--json",
+                   timeout=300, VOICEID_SHARD_COUNT=str(client.settings.shard_count))
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["voiceprints"] == report["already"] > 0 and report["reembedded"] == 0

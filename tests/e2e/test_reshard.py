@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 
@@ -22,7 +19,7 @@ from shared.ops.reshard import reshard
 from shared.privacy.erasure import erase
 from shared.scoring.normalization import l2
 from shared.storage.azure import get_storage
-from tests.helpers import FOLDER_SPEAKERS, HOST_ENV, clips
+from tests.helpers import FOLDER_SPEAKERS, HOST_ENV, clips, voiceid
 
 pytestmark = pytest.mark.e2e
 
@@ -115,9 +112,7 @@ def test_an_erasure_during_a_reshard_is_not_reported_as_lost(gallery, azurite):
 
 
 def test_the_cli_dry_run_changes_nothing(gallery, azurite):
-    env = {**os.environ, "AzureWebJobsStorage": azurite.connection_string}
-    done = subprocess.run([sys.executable, "-m", "shared.cli", "reshard", "--to", "7", "--model", gallery.model.id,
-                           "--dry-run", "--json"], env=env, capture_output=True, text=True, timeout=120)
+    done = voiceid(azurite, "reshard", "--to", "7", "--model", gallery.model.id, "--dry-run", "--json", timeout=120)
     assert done.returncode == 0, done.stderr
     (report,) = json.loads(done.stdout)
     assert (report["before"], report["after"], report["voiceprints"]) == (2, 7, 80) and report["misplaced"] > 0

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 
-from tests.helpers import PROJECT_ROOT, clips
+from tests.helpers import clips, voiceid
 
 
 def test_watch_prints_each_new_result_as_it_appears(azurite, client, enrolled):
-    env = {**os.environ, "AzureWebJobsStorage": azurite.connection_string}
-    proc = subprocess.Popen([sys.executable, "-m", "shared.cli", "watch", "--prefix", "identify/", "--last", "0",
-                             "--interval", "0.3"], cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = voiceid(azurite, "watch", "--prefix", "identify/", "--last", "0", "--interval", "0.3", wait=False)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
     reader.start()

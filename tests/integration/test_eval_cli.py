@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from shared.evaluation.trials import genders, read_trials
-from tests.helpers import PROJECT_ROOT
+from tests.helpers import voiceid
 
 SPEAKERS = ["1688", "1998", "2033", "2414", "3005", "533"]
 
 
 def run_cli(*args: str, cache: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "VOICEID_MODEL_CACHE": str(cache / "models")}
-    return subprocess.run([sys.executable, "-m", "shared.cli", "eval", *args], cwd=PROJECT_ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return voiceid(None, "eval", *args, VOICEID_MODEL_CACHE=str(cache / "models"))
 
 
 @pytest.fixture(scope="module")

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from shared.audio.decode import decode
 from shared.evaluation.liveness import Presentation, read_protocol
 from shared.liveness.detector import AasistDetector
-from tests.helpers import DATA, PROJECT_ROOT, TEAM_KIT_MODELS
+from tests.helpers import DATA, TEAM_KIT_MODELS, voiceid
 
 PROTOCOL = DATA / "spoof" / "protocol.csv"
 
@@ -33,9 +30,9 @@ def small_protocol(kit, tmp_path_factory) -> tuple:
 def test_the_scores_file_has_one_line_per_clip_in_order_and_a_report(small_protocol, tmp_path):
     protocol, picked = small_protocol
     out = tmp_path / "spoof.scores"
-    env = {**os.environ, "VOICEID_MODEL_CACHE": str(tmp_path / "cache" / "models")}
-    run = subprocess.run([sys.executable, "-m", "shared.cli", "eval", "liveness", str(protocol), "--root", str(DATA),
-                          "--out", str(out)], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    args = ("eval", "liveness", str(protocol), "--root", str(DATA), "--out", str(out))
+    cache = {"VOICEID_MODEL_CACHE": str(tmp_path / "cache" / "models")}
+    run = voiceid(None, *args, **cache)
     assert run.returncode == 0, run.stderr
     lines = [line.split() for line in out.read_text().splitlines()]
     assert [(label, gen, path) for _, label, gen, path, _ in lines] == \
@@ -49,8 +46,7 @@ def test_the_scores_file_has_one_line_per_clip_in_order_and_a_report(small_proto
     assert (report["attacks"], report["live"]) == (3, 3)
     assert set(report["apcer"]) == {r["generator"] for r in picked if r["label"] == "spoof"}
     assert "EER" in run.stdout and "worst species" in run.stdout and "BPCER per live corpus" in run.stdout
-    again = subprocess.run([sys.executable, "-m", "shared.cli", "eval", "liveness", str(protocol), "--root", str(DATA),
-                            "--out", str(out)], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    again = voiceid(None, *args, **cache)
     assert again.returncode == 0 and out.read_text().splitlines() == [" ".join(ln) for ln in lines]  # from the cache
 
 
