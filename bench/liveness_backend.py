@@ -15,105 +15,123 @@ AASIST, untrained, is the baseline (its own threshold 0, and the same training-s
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from bench.common import KIT, machine
-from shared.audio.decode import decode
 from shared.core.settings import Settings
 from shared.embedding.embedder import get_embedder
 from shared.evaluation import pad
-from shared.evaluation.liveness import read_protocol
-from shared.liveness import aasist
-from shared.liveness.augment import simulate_replay
+from shared.evaluation.liveness import FAMILIES, FOLDS, feature_rows, read_protocol
 from shared.liveness.backend import LinearBackend
-from shared.liveness.features import FeatureCache, clip_features, select
+from shared.liveness.features import FeatureCache, select
 
-FAMILIES = {  # attack family -> generator name prefixes
-    "cloning": ("tortoise",),
-    "neural-tts": ("vits", "glowtts", "tacotron2", "openseq2seq", "piper"),
-    "vocoder": ("hifigan-copysynth", "melgan", "waveglow-copysynth", "wavenet"),
-    "conversion": ("vits-vc",),
-    "classic-engines": ("espeak", "festival", "flite"),
-    "replay": ("replay",),
-}
 CANDIDATES = {"aasist-hidden": ("aasist_hidden",), "aasist-hidden+logits": ("aasist_hidden", "aasist_logits"),
-              "ecapa": ("ecapa",), "aasist+ecapa": ("aasist_hidden", "aasist_logits", "ecapa")}
-FOLDS = 5
-REPLAY_TAG = b"|simulated-replay-v1"
+              "ecapa": ("ecapa",), "aasist+ecapa": ("aasist_hidden", "aasist_logits", "ecapa"),
+              "ecapa-stats": ("ecapa_stats",), "ecapa-stats+logmel": ("ecapa_stats", "logmel"),
+              "aasist+ecapa-stats": ("aasist_hidden", "aasist_logits", "ecapa_stats"),
+              "aasist+ecapa+ecapa-stats": ("aasist_hidden", "aasist_logits", "ecapa", "ecapa_stats")}
 
 
-def family_of(generator: str) -> str:
-    for family, prefixes in sorted(FAMILIES.items(), key=lambda kv: -max(len(p) for p in kv[1])):
-        if any(generator.startswith(p) for p in prefixes) and not (family == "neural-tts" and generator == "vits-vc"):
-            return family
-    raise ValueError(f"no family for generator {generator!r}")
-
-
-def live_fold(path: str) -> int:
-    """Live clips are split by speaker (their folder), so no held-out speaker was heard in training."""
-    return int(hashlib.sha256(path.rsplit("/", 1)[0].encode()).hexdigest(), 16) % FOLDS
-
-
-def features_of(rows, root: Path, cache: FeatureCache, replay: bool = False) -> np.ndarray:
-    """Feature rows of the clips (``replay``: of one simulated replay of each, seeded by the clip's content)."""
+def features_of(rows, root: Path, cache: FeatureCache, augment: str = "") -> np.ndarray:
+    """Feature rows of the clips (``augment``: of one simulated replay or phone line of each, seeded by its content)."""
     from tqdm import tqdm
 
-    weights = root.parent / "models" / "aasist"
-    model = aasist.load(weights / "AASIST.pth", weights / "AASIST.conf")
     ecapa = get_embedder(Settings(model="ecapa", device="cpu"))
-
-    def compute(data: bytes) -> np.ndarray:
-        samples = decode(data, max_seconds=600, timeout_s=60).samples
-        if replay:
-            samples = simulate_replay(samples, np.random.default_rng(int(FeatureCache.key(data)[:8], 16)))
-        return clip_features(samples, model, ecapa.embed)
-
-    files = tqdm([root / r.path for r in rows], desc="replays" if replay else "features", unit="clip")
-    return cache.rows_for(files, compute, tag=REPLAY_TAG if replay else b"")
+    return feature_rows([root / r.path for r in rows], root.parent / "models" / "aasist", ecapa, cache, augment,
+                        lambda items, desc: tqdm(items, desc=desc, unit="clip"))
 
 
-def held_out_scores(x: np.ndarray, attack: np.ndarray, family: np.ndarray, fold: np.ndarray, target: float,
-                    train: bool = True, extra: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
-    """Per held-out family: its attacks' scores and decisions, and the held-out live clips' (every fold).
+@dataclass(frozen=True)
+class Study:
+    """Every row the study trains or tests on: the kit's clips, then their simulated copies.
 
-    ``extra``: (feature rows, live fold of their source) of simulated replays, added to training as
-    attacks when their source speaker is in the training folds.
+    ``origin`` is ``clip`` for the kit's own (the only rows tested, besides the phone copies of a
+    held-out family's attacks), ``replay`` (attacks made from live training speech) or ``phone``.
+    Attack rows have fold -1 (they are split by family, not speaker); rows made from live speech keep
+    their source speaker's fold, so no held-out speaker reaches training in any form.
+    """
+
+    x: np.ndarray
+    attack: np.ndarray
+    family: np.ndarray
+    fold: np.ndarray
+    group: np.ndarray  # live corpus or attack species, for group-balanced weights
+    origin: np.ndarray
+
+    def parts(self, names) -> Study:
+        return replace(self, x=select(self.x, names))
+
+    @classmethod
+    def build(cls, rows, root: Path, cache: FeatureCache, replays: bool, phone: bool) -> Study:
+        x = [features_of(rows, root, cache)]
+        attack, family = [np.array([r.is_attack for r in rows])], [np.array([r.family for r in rows])]
+        fold = [np.array([-1 if r.is_attack else r.speaker_fold for r in rows])]
+        group = [np.array([r.generator if r.is_attack else r.corpus for r in rows])]
+        origin = [np.array(["clip"] * len(rows))]
+        copies = []
+        if replays:  # live clips long enough to replay (not the 0.4 s digits)
+            copies.append(("replay", [r for r in rows if not r.is_attack and not r.path.startswith("fsdd-digits/")]))
+        if phone:  # every wide-band clip over a phone line: attacks and live speech alike
+            copies.append(("phone", [r for r in rows if r.is_attack or r.corpus not in NARROW_BAND]))
+        for kind, picked in copies:
+            x.append(features_of(picked, root, cache, kind))
+            made_attack = np.array([kind == "replay" or r.is_attack for r in picked])
+            attack.append(made_attack)
+            family.append(np.array(["own-replay" if kind == "replay" else r.family for r in picked]))
+            fold.append(np.array([-1 if r.is_attack else r.speaker_fold for r in picked]))
+            group.append(np.array([f"{kind}:{r.generator if r.is_attack else r.corpus}" for r in picked]))
+            origin.append(np.array([kind] * len(picked)))
+        return cls(np.vstack(x), *(np.concatenate(a) for a in (attack, family, fold, group, origin)))
+
+
+NARROW_BAND = ("hyke-telephone", "fsdd-digits")  # already 8 kHz: no phone copy
+
+
+def held_out_scores(st: Study, target: float, train: bool = True, use: tuple[str, ...] = ("clip",),
+                    groups: bool = False) -> dict:
+    """Per held-out family: its attacks' scores and decisions (also over a phone line, where the study has those
+    copies), and the held-out live clips' (every fold).
+
+    ``use``: which origins go into training besides the kit's clips; ``groups``: group-balanced weights.
     """
     out = {}
-    for fam in sorted(str(f) for f in set(family[attack])):
-        a_scores, l_scores, l_index, a_dec, l_dec = [], [], [], [], []
+    clip = st.origin == "clip"
+    usable = np.isin(st.origin, use)
+    for fam in sorted(str(f) for f in set(st.family[clip & st.attack])):
+        a_scores, l_scores, l_index, a_dec, l_dec, p_dec = [], [], [], [], [], []
         for k in range(FOLDS):
-            train_rows = (attack & (family != fam)) | (~attack & (fold != k))
-            test_live = ~attack & (fold == k)
+            train_rows = usable & (st.family != fam) & (st.fold != k)
+            live_train = clip & ~st.attack & (st.fold != k)
+            test_live = clip & ~st.attack & (st.fold == k)
             if train:
-                tx, ty = x[train_rows], attack[train_rows]
-                if extra is not None:
-                    keep = extra[1] != k
-                    tx, ty = np.vstack([tx, extra[0][keep]]), np.r_[ty, np.ones(int(keep.sum()), bool)]
-                backend = LinearBackend.fit(tx, ty, l2=10.0)
+                backend = LinearBackend.fit(st.x[train_rows], st.attack[train_rows], l2=10.0,
+                                            groups=st.group[train_rows] if groups else None)
                 score = backend.attack_scores
             else:
                 score = lambda rows: rows[:, 0] - rows[:, 1]  # noqa: E731 - the published model's own score
-            live_train = score(x[~attack & (fold != k)])
-            threshold = pad.threshold_at_bpcer(live_train, target)
-            sa, sl = score(x[attack & (family == fam)]), score(x[test_live])
+            threshold = pad.threshold_at_bpcer(score(st.x[live_train]), target)
+            sa, sl = score(st.x[clip & (st.family == fam)]), score(st.x[test_live])
+            phone = (st.origin == "phone") & (st.family == fam)
             a_scores.append(sa)
             a_dec.append(sa >= threshold)
+            p_dec.append(score(st.x[phone]) >= threshold)
             l_scores.append(sl)
             l_dec.append(sl >= threshold)
             l_index.append(np.flatnonzero(test_live))
         called_attack = np.mean(a_dec, axis=0) >= 0.5  # the majority of the five back-ends
+        phone_called = np.mean(p_dec, axis=0) >= 0.5 if len(p_dec[0]) else np.array([])
         out[fam] = {"attack": np.mean(a_scores, axis=0), "apcer": float(100 * np.mean(~called_attack)),
+                    "apcer_phone": float(100 * np.mean(~phone_called)) if len(phone_called) else None,
                     "live_index": np.concatenate(l_index), "live": np.concatenate(l_scores),
                     "live_called_attack": np.concatenate(l_dec)}
     return out
 
 
-def summarise(name: str, runs: dict, rows, attack: np.ndarray) -> dict:
+def summarise(name: str, runs: dict, rows) -> dict:
     corpora = np.array([r.corpus for r in rows])
     live_flags = {}
     for run in runs.values():
@@ -130,8 +148,10 @@ def summarise(name: str, runs: dict, rows, attack: np.ndarray) -> dict:
                              np.array([np.mean(pooled_live[i]) for i in live_idx])])
     labels = np.r_[np.ones(sum(len(r["attack"]) for r in runs.values()), bool), np.zeros(len(live_idx), bool)]
     apcer = {fam: round(r["apcer"], 1) for fam, r in runs.items()}
+    phone = {fam: round(r["apcer_phone"], 1) for fam, r in runs.items() if r["apcer_phone"] is not None}
     return {"candidate": name, "eer": round(pad.eer(scores, labels), 2), "apcer_per_family": apcer,
             "worst_family": max(apcer, key=apcer.get), "worst_apcer": max(apcer.values()),
+            "apcer_per_family_over_phone": phone or None,
             "bpcer": round(float(100 * called.mean()), 2), "bpcer_per_corpus": {k: round(v, 1) for k, v in per_corpus.items()},
             "worst_corpus_bpcer": round(max(per_corpus.values()), 1)}
 
@@ -139,39 +159,51 @@ def summarise(name: str, runs: dict, rows, attack: np.ndarray) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target-bpcer", type=float, default=2.0, help="BPCER on training live speech (%%)")
-    parser.add_argument("--cache", default=str(Path.home() / ".cache" / "voiceid" / "liveness" / "features.npz"))
+    parser.add_argument("--cache", default=str(Path.home() / ".cache" / "voiceid" / "liveness" / "features-v2.npz"))
     parser.add_argument("--replays", action="store_true",
                         help="also train with one simulated replay of each training live clip (shared.liveness.augment)")
+    parser.add_argument("--phone", action="store_true",
+                        help="also put every wide-band clip through a simulated phone line: training copies, and the "
+                             "held-out family's attacks over the phone as a second test")
+    parser.add_argument("--candidates", help="comma-separated names of CANDIDATES to run (default all)")
     parser.add_argument("--json")
     args = parser.parse_args()
     rows = read_protocol(KIT / "spoof" / "protocol.csv")
-    x = features_of(rows, KIT, FeatureCache(Path(args.cache)))
+    st = Study.build(rows, KIT, FeatureCache(Path(args.cache)), args.replays, args.phone)
+    names = args.candidates.split(",") if args.candidates else list(CANDIDATES)
+    results = [summarise("published AASIST (untrained)",
+                         held_out_scores(st.parts(["aasist_logits"]), args.target_bpcer, train=False), rows)]
+    recipes = [("", ("clip",), False)]
+    if args.replays:
+        recipes.append((" + simulated replays", ("clip", "replay"), False))
+    if args.phone:
+        recipes.append((" + phone copies", ("clip", "phone"), False))
+    if args.replays and args.phone:
+        recipes += [(" + replays + phone", ("clip", "replay", "phone"), False),
+                    (" + replays + phone, group-balanced", ("clip", "replay", "phone"), True)]
+    for suffix, use, groups in recipes:
+        for name in names:
+            runs = held_out_scores(st.parts(CANDIDATES[name]), args.target_bpcer, use=use, groups=groups)
+            results.append(summarise(name + suffix, runs, rows))
+            print(format_result(results[-1]), flush=True)
     attack = np.array([r.is_attack for r in rows])
-    family = np.array([family_of(r.generator) if r.is_attack else "live" for r in rows])
-    fold = np.array([live_fold(r.path) for r in rows])
-    results = [summarise("published AASIST (untrained)", held_out_scores(x[:, 160:162][:, [0, 1]], attack, family,
-                                                                        fold, args.target_bpcer, train=False),
-                         rows, attack)]
-    for name, parts in CANDIDATES.items():
-        results.append(summarise(name, held_out_scores(select(x, parts), attack, family, fold, args.target_bpcer),
-                                 rows, attack))
-    if args.replays:  # live clips long enough to replay (not the 0.4 s digits)
-        sources = [i for i, r in enumerate(rows) if not r.is_attack and not r.path.startswith("fsdd-digits/")]
-        simulated = features_of([rows[i] for i in sources], KIT, FeatureCache(Path(args.cache)), replay=True)
-        for name, parts in CANDIDATES.items():
-            runs = held_out_scores(select(x, parts), attack, family, fold, args.target_bpcer,
-                                   extra=(select(simulated, parts), fold[sources]))
-            results.append(summarise(f"{name} + simulated replays", runs, rows, attack))
+    family = np.array([r.family for r in rows])
     report = {"machine": machine(), "target_bpcer_on_training_live": args.target_bpcer, "clips": len(rows),
               "attacks": int(attack.sum()), "families": {f: int((family == f).sum()) for f in FAMILIES},
               "results": results}
-    for r in results:
-        print(f"{r['candidate']:30s} EER {r['eer']:5.1f} %  worst family {r['worst_family']:15s} APCER "
-              f"{r['worst_apcer']:5.1f} %  BPCER {r['bpcer']:4.1f} %  worst corpus BPCER {r['worst_corpus_bpcer']:4.1f} %")
-        print("    APCER per family:", r["apcer_per_family"])
-        print("    BPCER per corpus:", r["bpcer_per_corpus"])
+    print(format_result(results[0]))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+
+
+def format_result(r: dict) -> str:
+    lines = [f"{r['candidate']:45s} EER {r['eer']:5.1f} %  worst family {r['worst_family']:15s} APCER "
+             f"{r['worst_apcer']:5.1f} %  BPCER {r['bpcer']:4.1f} %  worst corpus BPCER {r['worst_corpus_bpcer']:4.1f} %",
+             f"    APCER per family: {r['apcer_per_family']}"]
+    if r["apcer_per_family_over_phone"]:
+        lines.append(f"    APCER per family over a phone line: {r['apcer_per_family_over_phone']}")
+    lines.append(f"    BPCER per corpus: {r['bpcer_per_corpus']}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,35 @@ def speech(speaker: str, seconds: float) -> np.ndarray:
     return np.resize(joined, int(seconds * 16000))
 
 
+def spoken_digits(speaker: str, digits: str, take: int, pause_s: float = 0.25) -> np.ndarray:
+    """A digit string read by one FSDD speaker: take ``take`` of each digit, joined with quiet pauses.
+
+    FSDD holds single spoken digits (real recordings, 8 kHz); a caller answering a challenge reads
+    them one after another. The pauses hold faint noise, not digital silence, as a real line does.
+    """
+    from shared.audio.decode import decode
+
+    rng = np.random.default_rng(take)
+    pause = lambda: (rng.standard_normal(int(pause_s * 16000)) * 1e-3).astype(np.float32)  # noqa: E731
+    parts = [pause()]
+    for c in digits:
+        clip = DATA / "fsdd-digits" / speaker / f"{c}_{speaker}_{take}.flac"
+        parts += [decode(clip.read_bytes(), max_seconds=60, timeout_s=60).samples, pause()]
+    return np.concatenate(parts)
+
+
+def write_wav(path: Path, samples: np.ndarray) -> Path:
+    """16 kHz mono 16-bit PCM, with the standard library only."""
+    import wave
+
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
+
+
 @lru_cache(maxsize=None)
 def validator(kind: str) -> jsonschema.Draft202012Validator:
     schema = json.loads((SCHEMAS / f"{kind}.schema.json").read_text())

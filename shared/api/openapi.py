@@ -96,8 +96,18 @@ def document() -> dict:
                 "operationId": "identify",
                 "parameters": [{"name": "claim", "in": "query", "required": False,
                                 "description": "the claimed speaker: verification instead of identification",
-                                "schema": NAME_SCHEMA}, FILENAME],
+                                "schema": NAME_SCHEMA},
+                               {"name": "challenge", "in": "query", "required": False,
+                                "description": "with claim: the nonce of a challenge for that name (POST "
+                                               "/api/challenge/{name}); the body must say its digits",
+                                "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}, FILENAME],
                 "requestBody": AUDIO_BODY, "responses": UPLOAD_ANSWERS}},
+            "/challenge/{name}": {"post": {
+                "summary": "a one-time digit string to speak for a text-prompted verification of the speaker",
+                "operationId": "challenge", "parameters": [NAME],
+                "responses": {"201": _json("issued: speak `digits`, then POST the recording to `post` before "
+                                           "`expires_at`", "Challenge"),
+                              "400": _error("not a name"), "401": {"description": "no valid function key"}}}},
             "/results/{path}": {"get": {
                 "summary": "a result document, e.g. results/identify/<file>.json (poll it after a POST)",
                 "operationId": "getResult",
@@ -145,6 +155,13 @@ def document() -> dict:
                                             "kind": {"type": "string", "enum": ["enroll", "identify", "verify"]},
                                             "blob": {"type": "string"}, "etag": {"type": "string"},
                                             "result": {"type": "string"}}},
+                "Challenge": {"type": "object", "required": ["nonce", "digits", "claim", "expires_at", "upload_as",
+                                                             "post"], "properties": {
+                    "nonce": {"type": "string"}, "digits": {"type": "string", "pattern": "^[0-9]+$"},
+                    "claim": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"},
+                    "expires_in_s": {"type": "integer"},
+                    "upload_as": {"type": "string", "description": "the blob name for uploaders other than the API"},
+                    "post": {"type": "string", "description": "the identify URL with claim and challenge"}}},
                 "Pending": {"type": "object", "required": ["status", "blob"], "properties": {
                     "status": {"type": "string", "enum": ["pending"]}, "blob": {"type": "string"}}},
             },

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 
+from shared.api.challenges import post_challenge
 from shared.api.http import API_VERSION, ApiError, ApiRequest, ApiResponse
 from shared.api.speakers import delete_speaker, get_speaker, list_speakers
 from shared.api.uploads import get_result, post_enroll, post_identify
@@ -49,6 +50,7 @@ def _dispatch(req: ApiRequest, storage: Storage, settings: Settings) -> ApiRespo
         ("speakers", True): {"GET": lambda: get_speaker(rest, storage, settings),
                              "DELETE": lambda: delete_speaker(rest, storage, settings)},
         ("enroll", True): {"POST": lambda: post_enroll(req, rest, storage, settings)},
+        ("challenge", True): {"POST": lambda: post_challenge(req, rest, storage, settings)},
         ("identify", False): {"POST": lambda: post_identify(req, storage, settings)},
         ("results", True): {"GET": lambda: get_result(rest, storage, req.params.get("etag"))},
         ("openapi.json", False): {"GET": openapi_document},

@@ -169,44 +169,65 @@ PROTOCOL is a CSV with a header; its columns path (relative to --root), label (s
 and generator (the attack species) are read by name, others ignored. Every clip is decoded as an
 upload is. SCORES gets `attack_score label generator path decision` per clip, in order: a higher
 attack_score is more attack-like; decision is live, attack or inconclusive at the detector's
-operating point. Prints APCER per species and the worst, BPCER (pooled and per live corpus), EER,
+operating point. The default detector is the product's own: its score is the calibrated liveness
+score of the results (-log10 of the share of live speech at least as attack-like) and its decision
+the one the pipeline takes at VOICEID_LIVENESS_LIVE_SHARE. Prints APCER per species and the worst, BPCER (pooled and per live corpus), EER,
 APCER at BPCER 1 % and 5 %; writes SCORES.json (report) and SCORES.det.png.
 
-example (the team kit's development set, the published AASIST as the detector):
+examples (the team kit's development set; the shipped detector was trained on it, so measure
+held-out figures with bench/liveness_backend.py, or on clips of your own):
   voiceid eval liveness ../shared/data/spoof/protocol.csv --root ../shared/data --out spoof.scores
+  voiceid eval liveness ../shared/data/spoof/protocol.csv --root ../shared/data --out aasist.scores \
+      --detector AASIST
 """
 
 
-def cmd_liveness(args: argparse.Namespace) -> int:
-    from shared.core.paths import team_kit
-    from shared.evaluation import pad
-    from shared.evaluation.det import PAD_AXES, WIDE_TICKS, save_det
-    from shared.evaluation.liveness import (
-        read_protocol,
-        score_all,
-        write_scores,
-    )
-    from shared.evaluation.metrics import det_points
-    from shared.liveness.detector import AasistDetector
+def _liveness_scores(args: argparse.Namespace, rows, settings: Settings):
+    """(detector name, attack scores, decisions, threshold): the product's detector, or a published AASIST alone."""
+    from shared.evaluation.liveness import feature_rows, product_scores, score_all
+    from shared.liveness.calibration import threshold_for
     from shared.liveness.features import FeatureCache
 
-    settings = Settings.from_env()
+    cache_dir = Path(settings.model_cache).expanduser().parent / "liveness"
+    if args.detector == "product":
+        from shared.embedding.embedder import get_embedder
+        from shared.pipeline.liveness_check import aasist_weights, get_detector
+
+        model = get_detector(settings).model
+        ecapa = get_embedder(Settings(model="ecapa", model_cache=settings.model_cache, device=settings.device))
+        features = feature_rows([Path(args.root) / r.path for r in rows], aasist_weights(settings), ecapa,
+                                FeatureCache(cache_dir / "features-v2.npz"), "",
+                                lambda items, desc: _progress(desc)(items))
+        scores, decisions = product_scores(features, model, settings.liveness_live_share)
+        return model.id, scores, decisions, threshold_for(settings.liveness_live_share)
+    from shared.core.paths import team_kit
+    from shared.liveness.detector import AasistDetector
+
     weights = Path(args.weights) if args.weights else (team_kit() or Path("../shared")) / "models" / "aasist"
-    detector = AasistDetector(weights, args.model)
-    rows = read_protocol(Path(args.protocol))
-    cache = FeatureCache(Path(settings.model_cache).expanduser().parent / "liveness" / f"{detector.name}.npz")
+    detector = AasistDetector(weights, args.detector)
+    cache = FeatureCache(cache_dir / f"{detector.name}.npz")
     scores = score_all(rows, Path(args.root), detector, settings, cache, _progress("scoring"))
-    decisions = [detector.decide(s) for s in scores]
+    return detector.name, scores, [detector.decide(s) for s in scores], detector.point.attack_from
+
+
+def cmd_liveness(args: argparse.Namespace) -> int:
+    from shared.evaluation import pad
+    from shared.evaluation.det import PAD_AXES, WIDE_TICKS, save_det
+    from shared.evaluation.liveness import read_protocol, write_scores
+    from shared.evaluation.metrics import det_points
+
+    settings = Settings.from_env()
+    rows = read_protocol(Path(args.protocol))
+    name, scores, decisions, threshold = _liveness_scores(args, rows, settings)
     out = Path(args.out)
     write_scores(out, rows, scores, decisions)
     attack = np.array([r.is_attack for r in rows])
-    report = {"protocol": str(args.protocol), "detector": detector.name,
-              **pad.report(scores, attack, [r.generator for r in rows], [r.corpus for r in rows],
-                           detector.point.attack_from)}
+    report = {"protocol": str(args.protocol), "detector": name,
+              **pad.report(scores, attack, [r.generator for r in rows], [r.corpus for r in rows], threshold)}
     print(format_liveness(report))
     Path(f"{out}.json").write_text(json.dumps(report, indent=2))
     bpcer, apcer = det_points(scores, attack)
-    drawn = save_det(Path(f"{out}.det.png"), {detector.name: (apcer, bpcer)}, Path(args.protocol).stem,
+    drawn = save_det(Path(f"{out}.det.png"), {name: (apcer, bpcer)}, Path(args.protocol).stem,
                      axes=PAD_AXES, ticks=WIDE_TICKS)
     print(f"wrote {out}, {out}.json" + (f", {out}.det.png" if drawn else " (no DET plot: pip install 'voiceid[eval]')"))
     return 0
@@ -251,6 +272,9 @@ def add_eval_parser(sub) -> None:
     p.add_argument("protocol", help="CSV with path,label,generator columns")
     p.add_argument("--root", required=True, help="folder the protocol's paths are relative to")
     p.add_argument("--out", required=True, help="scores file to write (also OUT.json report, OUT.det.png)")
-    p.add_argument("--model", choices=("AASIST", "AASIST-L"), default="AASIST", help="the published network to use")
-    p.add_argument("--weights", help="folder with MODEL.pth and MODEL.conf (default: the team kit's models/aasist)")
+    p.add_argument("--detector", choices=("product", "AASIST", "AASIST-L"), default="product",
+                   help="product (default): the pipeline's detector, VOICEID_LIVENESS_MODEL at "
+                        "VOICEID_LIVENESS_LIVE_SHARE; AASIST, AASIST-L: a published network alone, at its own threshold")
+    p.add_argument("--weights", help="AASIST, AASIST-L: folder with MODEL.pth and MODEL.conf (default: the team "
+                                     "kit's models/aasist)")
     p.set_defaults(func=cmd_liveness)

@@ -13,6 +13,7 @@ from shared.cli.api import add_api_parser
 from shared.cli.console import setup_logging
 from shared.cli.evaluate import add_eval_parser
 from shared.cli.gallery import add_gallery_parsers
+from shared.cli.liveness import add_liveness_parser
 from shared.cli.ops import add_ops_parsers
 from shared.cli.run import add_run_parsers
 from shared.cli.view import add_view_parsers
@@ -36,6 +37,7 @@ EPILOG = """examples:
   voiceid api key                             # the local HTTP API's function key (curl examples: api --help)
   voiceid demo                                # the whole story on real speech, then stop
   voiceid eval trials T.txt --root D --out S  # accuracy on your own recordings (EER, FAR at the op point)
+  voiceid liveness check call.wav             # live person, or a cloned, synthetic or replayed voice?
 
 Storage: AzureWebJobsStorage (default UseDevelopmentStorage=true, the local Azurite).
 """
@@ -60,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_api_parser(add)
     add_view_parsers(add)
     add_eval_parser(sub)
+    add_liveness_parser(sub)
     return parser
 
 

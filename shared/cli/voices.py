@@ -60,7 +60,10 @@ def cmd_identify(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise SystemExit(f"voiceid: {path} is not a file")
     client = make_client()
-    doc = client.verify(path, args.claim, args.timeout) if args.claim else client.identify(path, args.timeout)
+    if args.challenge and not args.claim:
+        raise SystemExit("voiceid: --challenge needs --claim NAME (a challenge is issued for one name)")
+    doc = client.verify(path, args.claim, args.timeout, args.challenge) if args.claim else \
+        client.identify(path, args.timeout)
     if args.json:
         print(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
@@ -68,6 +71,18 @@ def cmd_identify(args: argparse.Namespace) -> int:
         if doc["status"] != "ok":
             print(f"{doc['error']['message']} -> {doc['error']['hint']}", file=sys.stderr)
     return 0 if doc["status"] == "ok" else 1
+
+
+def cmd_challenge(args: argparse.Namespace) -> int:
+    issued = make_client().challenge(args.name)
+    if args.json:
+        print(json.dumps(issued, indent=2, ensure_ascii=False))
+    else:
+        print(f"say: {' '.join(issued['digits'])}   (until {issued['expires_at']}, once)")
+        print(f"then: voiceid identify RECORDING.wav --claim {json.dumps(issued['claim'])} "
+              f"--challenge {issued['nonce']}")
+        print(f"  or upload the recording as {issued['upload_as']}")
+    return 0
 
 
 def cmd_speakers(args: argparse.Namespace) -> int:
@@ -103,6 +118,15 @@ examples:
 exit status 1 when any file was rejected or got no result in time (the report lists them)."""
 
 
+CHALLENGE_HELP = """A challenge defeats replayed recordings and clones made in advance: the caller must speak
+digits nobody knew before. It works once, for NAME only, until it expires (VOICEID_CHALLENGE_TTL_S).
+The verification then accepts only when the voice, the liveness check and the digits all pass;
+the result's challenge object says what was heard.
+example:
+  voiceid challenge "Ann Lee"          # say: 4 0 7 1 9 3 ...
+  voiceid identify answer.wav --claim "Ann Lee" --challenge <nonce>"""
+
+
 IDENTIFY_HELP = """exit status 0 when a result arrived with status ok (whatever the decision), 1 when it was rejected or failed."""
 
 
@@ -120,8 +144,13 @@ def add_voice_parsers(add) -> None:
             IDENTIFY_HELP)
     p.add_argument("file")
     p.add_argument("--claim", metavar="NAME", help="verify that FILE is NAME (1:1) instead of searching (1:N)")
+    p.add_argument("--challenge", metavar="NONCE", help="with --claim: FILE answers this challenge (voiceid challenge)")
     p.add_argument("--json", action="store_true", help="print the result document itself")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the result (default 120)")
+    p = add("challenge", cmd_challenge, "a one-time digit string for NAME to speak (text-prompted verification)",
+            CHALLENGE_HELP)
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true", help="print the challenge as JSON")
     p = add("speakers", cmd_speakers, "list enrolled speakers and their voiceprint counts")
     p.add_argument("--json", action="store_true")
     p = add("results", cmd_results, "show recent result documents")

@@ -65,10 +65,20 @@ class VoiceId:
         blob = unique_probe_name(Path(path))
         return self.wait_result(contract.IDENTIFY, blob, self.upload(contract.IDENTIFY, blob, Path(path)), timeout_s)
 
-    def verify(self, path: str | Path, claim: str, timeout_s: float = 120.0) -> dict:
-        """Is the speaker in ``path`` who they claim to be (1:1)? Returns the verify result."""
-        blob = f"{claim}/{unique_probe_name(Path(path))}"
+    def verify(self, path: str | Path, claim: str, timeout_s: float = 120.0, challenge: str | None = None) -> dict:
+        """Is the speaker in ``path`` who they claim to be (1:1)? Returns the verify result.
+
+        ``challenge``: the nonce of :meth:`challenge` when ``path`` is the caller speaking its digits.
+        """
+        name = unique_probe_name(Path(path))
+        blob = f"{claim}/{f'challenge-{challenge}-{name}' if challenge else name}"
         return self.wait_result(contract.IDENTIFY, blob, self.upload(contract.IDENTIFY, blob, Path(path)), timeout_s)
+
+    def challenge(self, claim: str) -> dict:
+        """A one-time digit string for a text-prompted verification of ``claim``: ``nonce``, ``digits``, expiry."""
+        from shared.pipeline import challenge
+
+        return challenge.issue(self.storage, claim, self.settings).public(claim)
 
     def speakers(self) -> list[dict]:
         """Enrolled speakers of every model in the gallery, with voiceprint counts."""

@@ -74,7 +74,9 @@ class MatchJob:
     claimed: str | None = None
     received_at: float = 0.0  # epoch seconds when the trigger started
     audio: dict = field(default_factory=dict)  # the probe's audio report, copied into the result
-    timings_ms: dict = field(default_factory=dict)  # decode, vad, embed of the probe
+    timings_ms: dict = field(default_factory=dict)  # decode, vad, embed, liveness of the probe
+    liveness: dict | None = None  # the probe's liveness object (None: the check is off), copied into the result
+    challenge: dict | None = None  # the spoken digits of a text-prompted verification (None: no challenge)
 
     def to_json(self) -> str:
         data = asdict(self)

@@ -17,10 +17,17 @@ from shared.core.errors import ConfigError
 from shared.core.keys import describe_keys, parse_keys
 from shared.core.models import MODELS, default_model_source
 
+LIVENESS_POLICIES = ("reject", "flag", "off")
+
 
 def resolve_model_source(settings: Settings) -> str:
     """``VOICEID_MODEL_SOURCE`` when set, else the default of the chosen ``VOICEID_MODEL``."""
     return settings.model_source or default_model_source(settings.model)
+
+
+def liveness_policy(settings: Settings, kind: str) -> str:
+    """What an attack decision does to this kind of request: ``VOICEID_LIVENESS_IDENTIFY`` for 1:N, else ``VOICEID_LIVENESS``."""
+    return settings.liveness_identify if kind == "identify" else settings.liveness
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,13 @@ class Settings:
     probe_audio_retention_s: float = 30 * 86400.0
     probe_embedding_retention_s: float = 0.0
     result_retention_s: float = 30 * 86400.0
+    liveness: str = "reject"
+    liveness_identify: str = "flag"
+    liveness_live_share: float = 0.02
+    liveness_model: str = ""
+    liveness_weights: str = ""
+    challenge_digits: int = 6
+    challenge_ttl_s: float = 120.0
     host_lease_s: float = 60.0
     host_drain_s: float = 30.0
     host_http_port: int = 7071
@@ -108,6 +122,15 @@ class Settings:
                              "VOICEID_LOCKOUT_S must be positive seconds")
         if min(self.probe_audio_retention_s, self.probe_embedding_retention_s, self.result_retention_s) < 0:
             raise ConfigError("retention settings (VOICEID_*_RETENTION_S) are seconds, 0 or more")
+        for name in ("liveness", "liveness_identify"):
+            if getattr(self, name) not in LIVENESS_POLICIES:
+                raise ConfigError(f"{ENV_NAMES[name]} must be one of {', '.join(LIVENESS_POLICIES)}")
+        if not 0 < self.liveness_live_share < 0.5:
+            raise ConfigError("VOICEID_LIVENESS_LIVE_SHARE is the share of live speech you accept to be called an "
+                              "attack, between 0 and 0.5, e.g. 0.02 for 2 %")
+        if not 4 <= self.challenge_digits <= 12 or not 10 <= self.challenge_ttl_s <= 3600:
+            raise ConfigError("VOICEID_CHALLENGE_DIGITS must be 4 to 12 digits and VOICEID_CHALLENGE_TTL_S 10 to 3600 "
+                              "seconds")
         if self.host_lease_s < 2 or self.host_drain_s < 0:
             raise ConfigError("VOICEID_HOST_LEASE_S must be at least 2 seconds; VOICEID_HOST_DRAIN_S 0 or more")
         if not 0 <= self.host_http_port <= 65535:
@@ -152,6 +175,13 @@ ENV_NAMES = {
     "probe_audio_retention_s": "VOICEID_PROBE_AUDIO_RETENTION_S",
     "probe_embedding_retention_s": "VOICEID_PROBE_EMBEDDING_RETENTION_S",
     "result_retention_s": "VOICEID_RESULT_RETENTION_S",
+    "liveness": "VOICEID_LIVENESS",
+    "liveness_identify": "VOICEID_LIVENESS_IDENTIFY",
+    "liveness_live_share": "VOICEID_LIVENESS_LIVE_SHARE",
+    "liveness_model": "VOICEID_LIVENESS_MODEL",
+    "liveness_weights": "VOICEID_LIVENESS_WEIGHTS",
+    "challenge_digits": "VOICEID_CHALLENGE_DIGITS",
+    "challenge_ttl_s": "VOICEID_CHALLENGE_TTL_S",
     "host_lease_s": "VOICEID_HOST_LEASE_S",
     "host_drain_s": "VOICEID_HOST_DRAIN_S",
     "host_http_port": "VOICEID_HOST_HTTP_PORT",

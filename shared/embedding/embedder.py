@@ -83,12 +83,33 @@ class Embedder(ABC):
         16 MB per second of audio on CPU for ECAPA), and the averaged embedding agrees
         with the whole-clip one (cosine >= 0.987 on the team kit; docs/audio.md).
         """
+        return self.embed_with_taps(samples, window_s)[0]
+
+    def embed_with_taps(self, samples: np.ndarray, window_s: float = Settings.embed_window_s,
+                        ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """:meth:`embed`, and what the model computed on the way (``taps``, averaged over windows like the vector).
+
+        The liveness back-end reads some of a speaker model's inner features (its pooled statistics);
+        taking them from this pass costs nothing. Models without taps return an empty dict.
+        """
         parts = max(1, int(np.ceil(len(samples) / (window_s * SAMPLE_RATE))))
         pieces = np.array_split(samples, parts)
-        vecs = np.stack([self.embed_whole(p) for p in pieces])
-        vec = (vecs * np.array([len(p) for p in pieces], np.float64)[:, None]).sum(axis=0)
+        weights = np.array([len(p) for p in pieces], np.float64)
+        outs = [self.embed_whole_with_taps(p) for p in pieces]
+        vec = (np.stack([v for v, _ in outs]) * weights[:, None]).sum(axis=0)
         norm = float(np.linalg.norm(vec))
-        return (vec / norm if norm > 0 else vec).astype(np.float32)
+        taps = {name: (np.stack([t[name] for _, t in outs]) * weights[:, None]).sum(axis=0) / weights.sum()
+                for name in outs[0][1]}
+        return (vec / norm if norm > 0 else vec).astype(np.float32), {k: v.astype(np.float32) for k, v in taps.items()}
+
+    def embed_whole_with_taps(self, samples: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """:meth:`embed_whole` and the model's taps of the same call; none unless a subclass has them."""
+        return self.embed_whole(samples), {}
+
+    @property
+    def taps_model_id(self) -> str:
+        """The model whose taps :meth:`embed_with_taps` returns (a fused model's part, say)."""
+        return self.info.id
 
     def _loaded(self, name: str, version: str) -> None:
         """Record the model's identity; the embedding size is learned from one second of noise."""

@@ -37,6 +37,9 @@ class Embedded(Measured):
 
     vector: np.ndarray = field(repr=False)
     model: ModelInfo
+    taps: dict = field(default_factory=dict, repr=False)  # the model's inner features of this input (liveness reads them)
+    taps_model: str = ""  # the model id the taps come from
+    samples: np.ndarray | None = field(default=None, repr=False)  # the audio embedded (the liveness check reads it)
 
 
 def check_size(size: int | None, settings: Settings) -> None:
@@ -101,9 +104,9 @@ def embed_prepared(prep: Prepared, settings: Settings) -> Embedded:
     """Embed prepared audio with the configured model (no gates)."""
     t0 = time.perf_counter()
     embedder = get_embedder(settings)
-    vector = embedder.embed(prep.samples, window_s=settings.embed_window_s)
-    return Embedded(vector=vector, model=embedder.info, audio=prep.audio,
-                    timings_ms={**prep.timings_ms, "embed": _ms(t0)})
+    vector, taps = embedder.embed_with_taps(prep.samples, window_s=settings.embed_window_s)
+    return Embedded(vector=vector, model=embedder.info, audio=prep.audio, taps=taps, taps_model=embedder.taps_model_id,
+                    samples=prep.samples, timings_ms={**prep.timings_ms, "embed": _ms(t0)})
 
 
 def embed_input(inp: BlobInput, settings: Settings, *, min_speech_s: float) -> Embedded:

@@ -54,6 +54,16 @@ class FusionEmbedder(Embedder):
     def embed(self, samples: np.ndarray, window_s: float = Settings.embed_window_s) -> np.ndarray:
         return self._join([p.embed(samples, window_s) for p in self.parts])
 
+    def embed_with_taps(self, samples: np.ndarray, window_s: float = Settings.embed_window_s,
+                        ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The fused vector, and the ECAPA part's taps (:attr:`taps_model_id` names it)."""
+        ecapa, taps = self.parts[0].embed_with_taps(samples, window_s)
+        return self._join([ecapa, self.parts[1].embed(samples, window_s)]), taps
+
+    @property
+    def taps_model_id(self) -> str:
+        return self.parts[0].info.id
+
     @staticmethod
     def _join(vectors: list[np.ndarray]) -> np.ndarray:
         unit = [v / max(float(np.linalg.norm(v)), 1e-12) for v in vectors]

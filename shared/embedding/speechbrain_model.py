@@ -48,3 +48,24 @@ class SpeechBrainEmbedder(Embedder):
             wav = torch.from_numpy(np.ascontiguousarray(samples)).unsqueeze(0).to(self.device)
             emb = self._model.encode_batch(wav, torch.ones(1, device=self.device))
         return emb.squeeze().float().cpu().numpy()
+
+    def embed_whole_with_taps(self, samples: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """ECAPA's taps: ``ecapa`` (the unit embedding of this window), ``ecapa_stats`` (its attentive pooled statistics) and ``logmel`` (mean, std of its input).
+
+        Read with forward hooks on the same call, so they are exactly what the embedding was made from.
+        x-vector has no attentive pooling and returns no taps.
+        """
+        pooling = getattr(self._model.mods.embedding_model, "asp", None)
+        if pooling is None:
+            return self.embed_whole(samples), {}
+        seen: dict = {}
+        hooks = [pooling.register_forward_hook(lambda m, i, o: seen.__setitem__("asp", o)),
+                 self._model.mods.compute_features.register_forward_hook(lambda m, i, o: seen.__setitem__("fbank", o))]
+        try:
+            vec = self.embed_whole(samples)
+        finally:
+            for hook in hooks:
+                hook.remove()
+        fbank = seen["fbank"][0].float().cpu().numpy()
+        return vec, {"ecapa": vec / max(float(np.linalg.norm(vec)), 1e-12), "ecapa_stats": seen["asp"].squeeze().float().cpu().numpy(),
+                     "logmel": np.concatenate([fbank.mean(axis=0), fbank.std(axis=0)])}

@@ -1,4 +1,9 @@
-"""Replays of live speech, simulated: training data for the attacks a detector must catch but nobody synthesised.
+"""Channels, simulated: replays of live speech, and any clip over a telephone line.
+
+A detector must catch attacks nobody synthesised for it, and must not learn the channel instead of
+the attack. :func:`simulate_replay` makes replays from live speech; :func:`telephone` puts a clip,
+live or attack, through a narrow-band phone line, so that "sounds like a phone call" stops meaning
+"live" (the kit's live speech includes 8 kHz callers; most of its attacks are wide-band).
 
 A replay keeps a live voice and adds a playback chain: a small loudspeaker (band-limited, a little
 saturated), a room (reverberation), a microphone (its own band limits and noise), often a codec.
@@ -10,7 +15,7 @@ held-out replay simulator (the kit's ``replay-sim``) or held-out speaker ever re
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import butter, fftconvolve, sosfilt
+from scipy.signal import butter, fftconvolve, resample_poly, sosfilt
 
 SAMPLE_RATE = 16_000
 
@@ -41,3 +46,21 @@ def simulate_replay(samples: np.ndarray, rng: np.random.Generator) -> np.ndarray
     snr_db = rng.uniform(15, 35)
     x = x + noise * np.sqrt(np.mean(x ** 2) / 10 ** (snr_db / 10))
     return (0.89 * x / (np.max(np.abs(x)) + 1e-9)).astype(np.float32)  # -1 dBFS, as the kit's clips
+
+
+def mu_law(x: np.ndarray, mu: float = 255.0) -> np.ndarray:
+    """G.711 mu-law companding and 8-bit quantisation, back to linear (the phone network's codec)."""
+    y = np.sign(x) * np.log1p(mu * np.abs(x)) / np.log1p(mu)
+    y = np.round(y * 127) / 127
+    return np.sign(y) * np.expm1(np.abs(y) * np.log1p(mu)) / mu
+
+
+def telephone(samples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A 16 kHz clip as heard over a phone line: 300-3,400 Hz, 8 kHz sampling, mu-law, line noise; back at 16 kHz."""
+    x = np.asarray(samples, np.float64)
+    x = _band(x, rng.uniform(200, 350), rng.uniform(3200, 3500))
+    narrow = resample_poly(x, 1, 2)
+    narrow = 0.7 * narrow / (np.max(np.abs(narrow)) + 1e-9)
+    narrow = mu_law(narrow + rng.standard_normal(len(narrow)) * 10 ** (-rng.uniform(35, 50) / 20) * 0.7)
+    out = resample_poly(narrow, 2, 1)[: len(x)]
+    return (0.89 * out / (np.max(np.abs(out)) + 1e-9)).astype(np.float32)

@@ -16,6 +16,19 @@ import numpy as np
 from scipy.optimize import minimize
 
 
+def class_weights(is_attack: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
+    """Row weights: each class sums to 0.5, and within it each group (when given) to an equal share."""
+    groups = np.zeros(len(is_attack), int) if groups is None else np.asarray(groups)
+    weight = np.zeros(len(is_attack))
+    for cls in (False, True):
+        mine = is_attack == cls
+        names = np.unique(groups[mine])
+        for name in names:
+            rows = mine & (groups == name)
+            weight[rows] = 0.5 / len(names) / rows.sum()
+    return weight
+
+
 @dataclass(frozen=True)
 class LinearBackend:
     """``attack_score(x) = ((x - mean) / scale) @ weights + bias``: the attack log-odds of a feature row."""
@@ -30,13 +43,16 @@ class LinearBackend:
         return ((np.atleast_2d(features) - self.mean) / self.scale) @ self.weights + self.bias
 
     @classmethod
-    def fit(cls, features: np.ndarray, is_attack: np.ndarray, l2: float = 1.0, meta: dict | None = None) -> LinearBackend:
+    def fit(cls, features: np.ndarray, is_attack: np.ndarray, l2: float = 1.0, meta: dict | None = None,
+            groups: np.ndarray | None = None) -> LinearBackend:
+        """Fit on feature rows; ``groups`` (a label per row, e.g. the live corpus or attack species) makes every
+        group count equally within its class, so that a large source cannot outvote a small one."""
         x = np.asarray(features, np.float64)
         y = np.asarray(is_attack, bool).astype(np.float64)
         mean, scale = x.mean(axis=0), x.std(axis=0)
         scale = np.where(scale > 1e-8, scale, 1.0)
         z = (x - mean) / scale
-        weight = np.where(y == 1, 0.5 / max(y.sum(), 1), 0.5 / max((1 - y).sum(), 1))  # classes count equally
+        weight = class_weights(y.astype(bool), groups)
 
         def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
             w, b = theta[:-1], theta[-1]

@@ -18,15 +18,35 @@ import torch
 
 from shared.liveness import aasist
 
-PARTS = {"aasist_hidden": slice(0, 160), "aasist_logits": slice(160, 162), "ecapa": slice(162, 354)}
+PARTS = {"aasist_hidden": slice(0, 160), "aasist_logits": slice(160, 162), "ecapa": slice(162, 354),
+         "ecapa_stats": slice(354, 6498), "logmel": slice(6498, 6658)}
+SPEAKER_PARTS = ("ecapa", "ecapa_stats", "logmel")  # from the speaker model's pass; the rest from AASIST
+WIDTH = 6658
 
 
-def clip_features(samples: np.ndarray, model: aasist.AASIST, embed: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """One row: AASIST read-out (160), AASIST logits [spoof, bona fide] (2), speaker embedding (192)."""
+def aasist_features(samples: np.ndarray, model: aasist.AASIST) -> np.ndarray:
+    """AASIST read-out (160) and logits [spoof, bona fide] (2) of the clip's fixed 4.04 s crop."""
     with torch.inference_mode():
         wave = torch.from_numpy(aasist.crop(samples)).unsqueeze(0).to(next(model.parameters()).device)
         hidden, logits = model(wave)
-    return np.concatenate([hidden[0].cpu().numpy(), logits[0].cpu().numpy(), embed(samples)]).astype(np.float32)
+    return np.concatenate([hidden[0].cpu().numpy(), logits[0].cpu().numpy()])
+
+
+def speaker_features(samples: np.ndarray, embedder) -> np.ndarray:
+    """ECAPA's unit embedding (192), pooled statistics (6,144) and log-mel mean/std (160), from one pass.
+
+    The pooled statistics (attentive mean and spread of the last frame-level layer) are what the
+    embedding is projected from; they keep what the speaker projection throws away, such as a
+    vocoder's or a loudspeaker's traces. ``embedder``: the pipeline's ECAPA
+    (:meth:`~shared.embedding.embedder.Embedder.embed_with_taps`), so training sees what the product sees.
+    """
+    _, taps = embedder.embed_with_taps(samples)
+    return np.concatenate([taps[p] for p in SPEAKER_PARTS])
+
+
+def clip_features(samples: np.ndarray, model: aasist.AASIST, embedder) -> np.ndarray:
+    """One row of every part in ``PARTS``, in that order."""
+    return np.concatenate([aasist_features(samples, model), speaker_features(samples, embedder)]).astype(np.float32)
 
 
 def select(rows: np.ndarray, parts: Iterable[str]) -> np.ndarray:

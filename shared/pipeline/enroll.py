@@ -17,6 +17,7 @@ from shared.gallery import tombstones
 from shared.gallery.cache import PreparedShard, shard_cache
 from shared.gallery.shards import Voiceprint, shard_of, voiceprint_id
 from shared.gallery.store import Gallery
+from shared.pipeline import liveness_check
 from shared.results import audit
 from shared.results import documents as results
 from shared.scoring import integrity
@@ -71,6 +72,8 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
             return discard(storage, inp, "before")
         emb = embed_input(inp, settings, min_speech_s=settings.min_speech_enroll_s)
         model_id = emb.model.id
+        live, live_ms = liveness_check.check(emb, settings, "enroll")
+        liveness_check.refuse_attack(live, emb, "enroll")  # a clone is never enrolled
         faults.pause("enroll.embedded")
         vp = Voiceprint(
             voiceprint_id=voiceprint_id(contract.ENROLL, inp.blob), key=speaker_key(target.speaker),
@@ -97,9 +100,10 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
                                                    settings.storage_connection)  # the one shard that changed
         twin = shards[mine].shard.same_audio(vp)  # this audio was already enrolled under another file name
         refresh_if_due(gallery, stats, shards, settings)
-        timings = {**emb.timings_ms, "total": results.ms_since(start)}
+        timings = {**emb.timings_ms, "liveness": live_ms, "total": results.ms_since(start)}
         doc = results.base("enroll", contract.ENROLL, inp.blob, inp.etag, model_id=model_id, timings_ms=timings,
-                           request_id=inp.request_id, audio=emb.audio, speaker=speaker,
+                           request_id=inp.request_id, audio=emb.audio, liveness=live and live.to_json(),
+                           speaker=speaker,
                            voiceprint_id=twin["voiceprint_id"] if twin else vp.voiceprint_id,
                            duplicate_of=twin["blob"] if twin else None, integrity=checked)
     except PermanentError as err:

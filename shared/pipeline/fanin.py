@@ -68,14 +68,14 @@ def assemble(job: MatchJob, partials: list[ShardPartial], settings: Settings) ->
         threshold = identify_threshold(settings.target_far, calibration.get("speakers", 1))
     common = {"model_id": job.model_id, "timings_ms": timings, "request_id": job.request_id,
               "audio": job.audio, "threshold": round(threshold, 4), "target_far": settings.target_far,
-              "calibration": calibration}
+              "calibration": calibration, "liveness": job.liveness}
     merged = [c for p in partials for c in p.candidates]
     scored = sum(p.scored for p in partials)
     if job.kind == "verify":
         claimed_key = speaker_key(job.claimed or "")
         mine = [c for c in merged if c.key == claimed_key]
         score = round(mine[0].score, 4) if mine else None
-        return results.base("verify", contract.IDENTIFY, job.blob, job.etag, **common,
+        return results.base("verify", contract.IDENTIFY, job.blob, job.etag, **common, challenge=job.challenge,
                             claimed=mine[0].speaker if mine else job.claimed,
                             decision=verify_decision(score, threshold), score=score,
                             cosine=round(mine[0].cosine, 4) if mine else None,
@@ -117,8 +117,9 @@ def try_finish(storage: Storage, job: MatchJob, settings: Settings) -> bool:
     else:
         doc = assemble(job, partials, settings)
         if doc["kind"] == "verify":  # before the result, so a crash repeats it; a repeat is a no-op per request
+            attack = (job.liveness or {}).get("decision") == "attack"  # flagged, not rejected: still a failure
             lockout.note_outcome(storage, speaker_key(job.claimed or ""), job.claimed or "", job.request_id,
-                                 doc["decision"] == "accept", settings)
+                                 doc["decision"] == "accept" and not attack, settings)
         wrote = write_once(storage, job, doc)
     cleanup(storage, job.request_id, keep_probe=settings.probe_embedding_retention_s > 0)
     return wrote

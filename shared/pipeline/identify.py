@@ -22,11 +22,13 @@ from shared.core.settings import Settings
 from shared.embedding.frontend import embed_input
 from shared.gallery.shards import shard_of
 from shared.gallery.store import Gallery
-from shared.pipeline import lockout
+from shared.pipeline import challenge, liveness_check, lockout
 from shared.results import documents as results
 from shared.storage import sealing
 from shared.storage.azure import get_storage
 from shared.storage.base import Storage
+
+COUNTED_FAILURES = ("liveness.attack", "challenge.mismatch")  # refusals of a voice, not of a request's form
 
 
 def refuse_if_locked(storage: Storage, claimed: str, settings: Settings) -> None:
@@ -49,8 +51,17 @@ def handle_identify(inp: BlobInput, settings: Settings) -> list[str]:
         if target.claimed is not None:
             refuse_if_locked(storage, target.claimed, settings)
         emb = embed_input(inp, settings, min_speech_s=settings.min_speech_identify_s)
+        spoken = None
+        if target.claimed is not None:  # a text-prompted verification: the digits first (shared.pipeline.challenge)
+            spoken = challenge.answer(storage, inp.blob.rsplit("/", 1)[-1], target.claimed, inp.request_id,
+                                      emb.samples, emb.audio)
+        live, live_ms = liveness_check.check(emb, settings, target.kind)
+        liveness_check.refuse_attack(live, emb, target.kind)
     except PermanentError as err:
         kind = target.kind if target else ("verify" if "/" in inp.blob else "identify")
+        if err.code in COUNTED_FAILURES and target.claimed is not None:  # counts against the claim like a reject
+            lockout.note_outcome(storage, speaker_key(target.claimed), target.claimed, inp.request_id, False,
+                                 settings)
         doc = results.failure(kind, contract.IDENTIFY, inp.blob, inp.etag, err, status="rejected",
                               timings_ms={"total": results.ms_since(start)}, request_id=inp.request_id)
         results.write(storage, contract.IDENTIFY, inp.blob, doc)
@@ -68,6 +79,8 @@ def handle_identify(inp: BlobInput, settings: Settings) -> list[str]:
     return [
         MatchJob(request_id=inp.request_id, kind=target.kind, blob=inp.blob, etag=inp.etag, shard=s,
                  shards=shards, model_id=emb.model.id, probe=probe,
-                 claimed=target.claimed, received_at=start, audio=emb.audio, timings_ms=emb.timings_ms).to_json()
+                 claimed=target.claimed, received_at=start, audio=emb.audio,
+                 timings_ms={**emb.timings_ms, "liveness": live_ms}, liveness=live and live.to_json(),
+                 challenge=spoken).to_json()
         for s in shards
     ]

@@ -66,11 +66,13 @@ def from_result(doc: dict, actor: str = "blob-trigger") -> tuple[str, dict]:
     kind, error = doc["kind"], doc.get("error") or {}
     fields: dict = {"blob": doc["blob"], "request_id": doc.get("request_id"), "actor": actor,
                     "outcome": doc.get("decision") or doc["status"], "status": doc["status"],
-                    "code": error.get("code"), "model_id": doc.get("model_id")}
+                    "code": error.get("code"), "model_id": doc.get("model_id"),
+                    "liveness": (doc.get("liveness") or {}).get("decision")}  # every attack decision is on record
     if kind == "enroll":
         fields.update(speaker=doc.get("speaker"), voiceprint_id=doc.get("voiceprint_id"))
     elif kind == "verify":
-        fields.update(speaker=doc.get("claimed"), score=doc.get("score"))
+        fields.update(speaker=doc.get("claimed"), score=doc.get("score"),
+                      challenge=(doc.get("challenge") or {}).get("match"))
     elif doc.get("decision"):  # identify: the decision is the matched name or "unknown"
         matched = doc["decision"] != "unknown"
         fields.update(outcome="match" if matched else "unknown", speaker=doc["decision"] if matched else None)

@@ -53,7 +53,7 @@ def test_health_needs_no_key_and_every_other_route_does(api, key, host):
     assert health.headers["Content-Type"].startswith("application/json")
     for method, route in (("GET", "speakers"), ("GET", "speakers/1998"), ("DELETE", "speakers/1998"),
                           ("POST", "identify"), ("POST", "enroll/x"), ("GET", "results/identify/a.json"),
-                          ("GET", "openapi.json")):
+                          ("GET", "openapi.json"), ("POST", "challenge/1998")):
         assert call(method, f"{api}/{route}", None).status_code == 401, route
         assert call(method, f"{api}/{route}", "wrong-" + key).status_code == 401, route
     assert requests.get(f"{api}/speakers", params={"code": key}, timeout=30).status_code == 200

@@ -1,7 +1,7 @@
 import pytest
 
 from shared.core.models import HUB_MODEL_ID
-from shared.core.settings import Settings, resolve_model_source
+from shared.core.settings import Settings, liveness_policy, resolve_model_source
 from tests.helpers import TEAM_KIT_MODEL
 
 
@@ -21,7 +21,10 @@ def test_environment_overrides_with_types():
                                              ("VOICEID_SCORE_AGGREGATION", "median"), ("VOICEID_DEVICE", "tpu"),
                                              ("VOICEID_TARGET_FAR", "1"), ("VOICEID_TARGET_FAR", "0"),
                                              ("VOICEID_ENROLL_MISMATCH", "ignore"),
-                                             ("VOICEID_MODEL", "wav2vec")])
+                                             ("VOICEID_MODEL", "wav2vec"), ("VOICEID_LIVENESS", "warn"),
+                                             ("VOICEID_LIVENESS_IDENTIFY", "on"),
+                                             ("VOICEID_LIVENESS_LIVE_SHARE", "0"),
+                                             ("VOICEID_LIVENESS_LIVE_SHARE", "0.6")])
 def test_bad_values_name_the_variable(name, value):
     with pytest.raises(ValueError, match=name):
         Settings.from_env({name: value})
@@ -69,3 +72,10 @@ def test_the_storage_client_authenticates_as_the_named_managed_identity(monkeypa
     client = AzureStorage(conn)  # builds clients only: no token is fetched until a call
     assert isinstance(client.blobs.credential, ManagedIdentityCredential)
     assert client.queues.url == "https://voiceidacct.queue.core.windows.net/"
+
+
+def test_liveness_rejects_for_enrol_and_verify_and_flags_for_search_by_default():
+    settings = Settings.from_env({})
+    assert [liveness_policy(settings, kind) for kind in ("enroll", "verify", "identify")] == ["reject", "reject", "flag"]
+    strict = Settings.from_env({"VOICEID_LIVENESS_IDENTIFY": "reject", "VOICEID_LIVENESS": "off"})
+    assert [liveness_policy(strict, kind) for kind in ("enroll", "verify", "identify")] == ["off", "off", "reject"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from shared.liveness.backend import LinearBackend
+from shared.liveness.backend import LinearBackend, class_weights
 
 
 def test_it_finds_the_one_informative_feature_and_survives_a_round_trip():
@@ -25,3 +25,12 @@ def test_a_constant_feature_does_not_break_the_standardisation():
     x = np.column_stack([np.zeros(20), np.r_[np.zeros(10), np.ones(10)]])
     backend = LinearBackend.fit(x, np.r_[np.zeros(10, bool), np.ones(10, bool)])
     assert np.isfinite(backend.attack_scores(x)).all()
+
+
+def test_class_weights_make_classes_and_groups_count_equally():
+    attack = np.array([False] * 6 + [True] * 2)
+    w = class_weights(attack)
+    assert np.isclose(w[~attack].sum(), 0.5) and np.isclose(w[attack].sum(), 0.5)
+    groups = np.array(["big"] * 5 + ["small"] + ["a", "b"])
+    g = class_weights(attack, groups)
+    assert np.isclose(g[5], 0.25) and np.allclose(g[:5], 0.05) and np.allclose(g[6:], 0.25)

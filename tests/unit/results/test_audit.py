@@ -18,6 +18,18 @@ def test_audit_of_results_names_decisions_not_scores_of_others():
     verify = {"kind": "verify", "status": "rejected", "blob": "identify/Ann/x.wav", "claimed": "Ann",
               "error": {"code": "verify.locked"}}
     assert from_result(verify)[1]["code"] == "verify.locked"
+    assert from_result(verify)[1]["liveness"] is None  # no liveness object (refused before the check)
+
+
+def test_every_liveness_decision_is_on_record():
+    attack = {"kind": "enroll", "status": "rejected", "blob": "enroll/Ann/x.wav", "speaker": None,
+              "liveness": {"score": 2.9, "decision": "attack", "model": "liveness@1", "threshold": 1.7,
+                           "policy": "reject"}, "error": {"code": "liveness.attack"}}
+    action, fields = from_result(attack)
+    assert (action, fields["code"], fields["liveness"]) == ("enroll", "liveness.attack", "attack")
+    flagged = {"kind": "identify", "status": "ok", "blob": "identify/x.wav", "decision": "unknown",
+               "liveness": {**attack["liveness"], "policy": "flag"}, "error": None}
+    assert from_result(flagged)[1]["liveness"] == "attack"
 
 
 def test_audit_blobs_are_hourly():

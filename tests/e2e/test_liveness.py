@@ -1,0 +1,96 @@
+"""Liveness end to end, through the host with the real models: clones and replays are refused, live speech passes.
+
+A Tortoise clone of a voice enrolled from that voice's real recordings is refused as an attack on
+verify (and counts against the claim's lockout) and on enrol (nothing enrolled); a simulated replay
+is refused; live speech of an enrolled reader is accepted with a ``live`` decision. Every result has
+its ``liveness`` object and the audit log has every attack decision. The shipped detector was
+trained on the kit's set, so these prove the wiring, not the accuracy on unseen attacks
+(bench/liveness_backend.py measures that, family by family held out).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from shared.core import contract
+from shared.core.names import speaker_key
+from shared.core.records import BlobInput
+from shared.pipeline import lockout
+from shared.pipeline.enroll import handle_enroll
+from shared.results import audit
+from tests.helpers import DATA, assert_valid, clips
+
+pytestmark = pytest.mark.e2e
+
+SPOOF = DATA / "spoof"
+VOICE = "tom"  # a Tortoise example voice: its real reference recordings and clips cloned from them
+CLONES = sorted((SPOOF / "spoof" / "tortoise-tts" / "tortoise").glob(f"*_{VOICE}*.flac"))
+REPLAYS = sorted((SPOOF / "spoof" / "replay-sim").rglob("*.flac"))
+
+
+@pytest.fixture(scope="module")
+def cloned_voice(enrolled, client) -> str:
+    """The voice enrolled from its own recordings (in-process and flag-only: the setup, not the test)."""
+    name = "Tom Clone Target"
+    for i, path in enumerate(sorted((SPOOF / "bonafide" / "tortoise-voices" / VOICE).glob("*.flac"))):
+        inp = BlobInput(container=contract.ENROLL, blob=f"{name}/ref-{i}.flac", etag=f'"0x8DREF{i}"',
+                        data=path.read_bytes())
+        doc = handle_enroll(inp, replace(client.settings, liveness="flag"))
+        assert doc["status"] == "ok", doc
+    return name
+
+
+def test_a_live_reader_is_accepted_and_the_result_says_live(enrolled, client):
+    doc = client.verify(clips("1688")[-2], claim="1688")
+    assert (doc["status"], doc["decision"]) == ("ok", "accept"), doc
+    live = doc["liveness"]
+    assert (live["decision"], live["policy"]) == ("live", "reject")
+    assert live["score"] < live["threshold"] and live["model"].startswith("liveness")
+    assert doc["timings_ms"]["liveness"] > 0
+    assert_valid(doc)
+    for doc in enrolled["1688"]:  # enrolments carry the object too
+        assert doc["liveness"]["decision"] in ("live", "inconclusive")
+
+
+def test_a_clone_of_an_enrolled_voice_is_refused_on_verify_and_counts_against_the_claim(cloned_voice, client):
+    assert CLONES, f"no Tortoise clones of {VOICE} in the kit"
+    key = speaker_key(cloned_voice)
+    doc = client.verify(CLONES[0], claim=cloned_voice)
+    assert (doc["status"], doc["error"]["code"]) == ("rejected", "liveness.attack"), doc
+    assert doc["liveness"]["decision"] == "attack" and doc["liveness"]["score"] >= doc["liveness"]["threshold"]
+    assert "not accepted" in doc["error"]["message"] and doc["error"]["hint"]
+    assert_valid(doc)
+    state, _ = lockout._read(client.storage, key)
+    assert doc["request_id"] in state.failures  # the lockout counts it
+    events = [e for e in audit.read(client.storage) if e.get("request_id") == doc["request_id"]]
+    assert [(e["action"], e["code"], e["liveness"]) for e in events] == [("verify", "liveness.attack", "attack")]
+
+
+def test_a_clone_is_not_enrolled(cloned_voice, client):
+    before = {r["speaker"]: r["voiceprints"] for r in client.speakers()}
+    blob = f"{cloned_voice}/clone.flac"
+    doc = client.wait_result("enroll", blob, client.upload("enroll", blob, CLONES[1]), timeout_s=180)
+    assert (doc["status"], doc["error"]["code"]) == ("rejected", "liveness.attack"), doc
+    assert "not enrolled" in doc["error"]["message"] and doc.get("voiceprint_id") is None
+    assert_valid(doc)
+    assert {r["speaker"]: r["voiceprints"] for r in client.speakers()} == before
+
+
+def test_a_simulated_replay_is_refused(enrolled, client):
+    assert REPLAYS, "no replay simulations in the kit"
+    doc = client.verify(REPLAYS[0], claim="1688")
+    assert (doc["status"], doc["error"]["code"]) == ("rejected", "liveness.attack"), doc
+    assert_valid(doc)
+
+
+def test_flag_mode_reports_the_attack_and_goes_on(cloned_voice, client):
+    settings = replace(client.settings, liveness="flag")
+    inp = BlobInput(container=contract.ENROLL, blob=f"{cloned_voice}/flagged.flac", etag='"0x8DFLAG"',
+                    data=CLONES[2].read_bytes())
+    doc = handle_enroll(inp, settings)
+    assert doc["status"] == "ok" and doc["liveness"]["decision"] == "attack" and doc["liveness"]["policy"] == "flag"
+    assert_valid(doc)
+    off = handle_enroll(replace(inp, blob=f"{cloned_voice}/off.flac"), replace(settings, liveness="off"))
+    assert off["status"] == "ok" and off["liveness"] is None and off["timings_ms"]["liveness"] == 0
