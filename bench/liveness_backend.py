@@ -92,7 +92,7 @@ NARROW_BAND = ("hyke-telephone", "fsdd-digits")  # already 8 kHz: no phone copy
 
 
 def held_out_scores(st: Study, target: float, train: bool = True, use: tuple[str, ...] = ("clip",),
-                    groups: bool = False) -> dict:
+                    groups: bool = False, l2: float = 10.0) -> dict:
     """Per held-out family: its attacks' scores and decisions (also over a phone line, where the study has those
     copies), and the held-out live clips' (every fold).
 
@@ -108,7 +108,7 @@ def held_out_scores(st: Study, target: float, train: bool = True, use: tuple[str
             live_train = clip & ~st.attack & (st.fold != k)
             test_live = clip & ~st.attack & (st.fold == k)
             if train:
-                backend = LinearBackend.fit(st.x[train_rows], st.attack[train_rows], l2=10.0,
+                backend = LinearBackend.fit(st.x[train_rows], st.attack[train_rows], l2=l2,
                                             groups=st.group[train_rows] if groups else None)
                 score = backend.attack_scores
             else:
@@ -165,6 +165,8 @@ def main() -> None:
     parser.add_argument("--phone", action="store_true",
                         help="also put every wide-band clip through a simulated phone line: training copies, and the "
                              "held-out family's attacks over the phone as a second test")
+    parser.add_argument("--l2", type=float, default=10.0, help="the back-end's L2 penalty (shipped: 100)")
+    parser.add_argument("--groups", action="store_true", help="also run every recipe group-balanced")
     parser.add_argument("--candidates", help="comma-separated names of CANDIDATES to run (default all)")
     parser.add_argument("--json")
     args = parser.parse_args()
@@ -176,6 +178,8 @@ def main() -> None:
     recipes = [("", ("clip",), False)]
     if args.replays:
         recipes.append((" + simulated replays", ("clip", "replay"), False))
+    if args.replays and args.groups:
+        recipes.append((" + simulated replays, group-balanced", ("clip", "replay"), True))
     if args.phone:
         recipes.append((" + phone copies", ("clip", "phone"), False))
     if args.replays and args.phone:
@@ -183,12 +187,13 @@ def main() -> None:
                     (" + replays + phone, group-balanced", ("clip", "replay", "phone"), True)]
     for suffix, use, groups in recipes:
         for name in names:
-            runs = held_out_scores(st.parts(CANDIDATES[name]), args.target_bpcer, use=use, groups=groups)
+            runs = held_out_scores(st.parts(CANDIDATES[name]), args.target_bpcer, use=use, groups=groups, l2=args.l2)
             results.append(summarise(name + suffix, runs, rows))
             print(format_result(results[-1]), flush=True)
     attack = np.array([r.is_attack for r in rows])
     family = np.array([r.family for r in rows])
-    report = {"machine": machine(), "target_bpcer_on_training_live": args.target_bpcer, "clips": len(rows),
+    report = {"machine": machine(), "target_bpcer_on_training_live": args.target_bpcer, "l2": args.l2,
+              "clips": len(rows),
               "attacks": int(attack.sum()), "families": {f: int((family == f).sum()) for f in FAMILIES},
               "results": results}
     print(format_result(results[0]))

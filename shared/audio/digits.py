@@ -8,10 +8,13 @@ pocketsphinx's English acoustic model (it ships in the wheel):
   the result and for people; a recogniser with no language model beyond "digits" gets single digits
   wrong often, so this alone would reject many honest callers.
 - **match**: utterance verification. The audio's score under a grammar that allows only the
-  expected string, against its score under the free digit loop: a caller who said the expected
-  digits loses almost nothing by being held to them; one who said other digits (or anything else)
-  loses a lot. The per-frame score difference is compared with :data:`MATCH_FROM`, chosen on
-  spoken digit strings (``bench/challenge_digits.py``, docs/security.md).
+  expected string, against its score under a grammar of any string of the same length (its
+  rivals): a caller who said the expected digits loses nothing by being held to them; one who
+  said other digits (or anything else) loses more. The per-frame score difference (it includes the
+  rivals' grammar penalty, a constant per length) is compared with :data:`MATCH_FROM`, chosen on
+  real spoken digit strings (``bench/challenge_digits.py``: 80 % of genuine answers match, 8 % of
+  random other strings do, on 8 kHz FSDD speech; docs/security.md). A weak factor on its own: it
+  stops a replayed recording or a clone made in advance, not a real-time voice converter.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ class Heard:
 
     expected: str
     heard: str
-    margin: float  # per-frame score of the expected string minus that of the free digit loop (0: as good)
+    margin: float  # per-frame score of the expected string minus that of its best same-length rival
 
     @property
     def match(self) -> bool:
@@ -46,8 +49,10 @@ class Heard:
                 "margin": round(self.margin, 5) if self.margin > _FAILED else None}
 
 
-def loop_grammar() -> str:
-    return ("#JSGF V1.0;\ngrammar digits;\npublic <digits> = <digit>+;\n<digit> = "
+def loop_grammar(length: int | None = None) -> str:
+    """Any digit string (``length`` None), or any of exactly ``length`` digits: the expected string's rivals."""
+    body = "<digit>+" if length is None else " ".join(["<digit>"] * length)
+    return (f"#JSGF V1.0;\ngrammar digits;\npublic <digits> = {body};\n<digit> = "
             + " | ".join((*WORDS, "oh")) + ";\n")
 
 
@@ -103,11 +108,14 @@ class DigitRecogniser:
         grammar = expected_grammar(expected)
         pcm = to_pcm(samples)
         with self._lock:
-            text, loop_score, frames = self._decode("loop", pcm)
+            text, _, frames = self._decode("loop", pcm)
+            self._decoder.add_jsgf_string("rivals", loop_grammar(len(expected)))
+            _, loop_score, _ = self._decode("rivals", pcm)
             self._decoder.add_jsgf_string("expected", grammar)
             _, expected_score, _ = self._decode("expected", pcm)
             self._decoder.activate_search("loop")
             self._decoder.remove_search("expected")
+            self._decoder.remove_search("rivals")
         heard = "".join(SPOKEN.get(w.split("(")[0], "") for w in text.split())
         margin = _FAILED if expected_score <= _FAILED else (expected_score - loop_score) / frames
         return Heard(expected=expected, heard=heard, margin=margin)

@@ -25,13 +25,13 @@ from tests.helpers import spoken_digits, voiceid, write_wav
 pytestmark = pytest.mark.e2e
 
 READER, NAME = "jackson", "Digit Reader"
-DIGITS = "407193"  # the challenge's digits in these tests (issued ones are random: fixed here to be repeatable)
+DIGITS = "407193"  # fixed here to be repeatable (issued ones are random); 1 in 5 genuine answers fail, bench/challenge_digits.py
 
 
 @pytest.fixture(scope="module")
 def reader(client, tmp_path_factory) -> str:
     folder = tmp_path_factory.mktemp("digits")
-    for take in range(3):  # every digit, three takes: about 12 s of the reader's speech
+    for take in (0, 1, 2, 3, 4, 6):  # every digit, six takes (not 5, the answer's): about 25 s of speech
         path = write_wav(folder / f"enrol-{take}.wav", spoken_digits(READER, "0123456789", take))
         doc = client.wait_result("enroll", f"{NAME}/enrol-{take}.wav",
                                  client.upload("enroll", f"{NAME}/enrol-{take}.wav", path), timeout_s=180)
@@ -60,9 +60,9 @@ def test_the_right_digits_in_the_right_voice_are_accepted(reader, client, answer
 
 
 def test_other_digits_fail_and_count_against_the_claim(reader, client, answer):
-    doc = client.verify(answer, claim=reader, challenge=fixed_challenge(client, reader, digits="862504"))
+    doc = client.verify(answer, claim=reader, challenge=fixed_challenge(client, reader, digits="555123"))
     assert (doc["status"], doc["error"]["code"]) == ("rejected", "challenge.mismatch"), doc
-    assert doc["challenge"]["expected"] == "862504" and doc["challenge"]["match"] is False
+    assert doc["challenge"]["expected"] == "555123" and doc["challenge"]["match"] is False
     state, _ = lockout._read(client.storage, speaker_key(reader))
     assert doc["request_id"] in state.failures
 

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.e2e
 SPOOF = DATA / "spoof"
 VOICE = "tom"  # a Tortoise example voice: its real reference recordings and clips cloned from them
 CLONES = sorted((SPOOF / "spoof" / "tortoise-tts" / "tortoise").glob(f"*_{VOICE}*.flac"))
-REPLAYS = sorted((SPOOF / "spoof" / "replay-sim").rglob("*.flac"))
+REPLAYS = sorted((SPOOF / "replay" / "replay-sim").glob("*.flac"))
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_a_live_reader_is_accepted_and_the_result_says_live(enrolled, client):
 def test_a_clone_of_an_enrolled_voice_is_refused_on_verify_and_counts_against_the_claim(cloned_voice, client):
     assert CLONES, f"no Tortoise clones of {VOICE} in the kit"
     key = speaker_key(cloned_voice)
-    doc = client.verify(CLONES[0], claim=cloned_voice)
+    doc = client.verify(CLONES[1], claim=cloned_voice)
     assert (doc["status"], doc["error"]["code"]) == ("rejected", "liveness.attack"), doc
     assert doc["liveness"]["decision"] == "attack" and doc["liveness"]["score"] >= doc["liveness"]["threshold"]
     assert "not accepted" in doc["error"]["message"] and doc["error"]["hint"]
@@ -71,7 +71,7 @@ def test_a_clone_of_an_enrolled_voice_is_refused_on_verify_and_counts_against_th
 def test_a_clone_is_not_enrolled(cloned_voice, client):
     before = {r["speaker"]: r["voiceprints"] for r in client.speakers()}
     blob = f"{cloned_voice}/clone.flac"
-    doc = client.wait_result("enroll", blob, client.upload("enroll", blob, CLONES[1]), timeout_s=180)
+    doc = client.wait_result("enroll", blob, client.upload("enroll", blob, CLONES[2]), timeout_s=180)
     assert (doc["status"], doc["error"]["code"]) == ("rejected", "liveness.attack"), doc
     assert "not enrolled" in doc["error"]["message"] and doc.get("voiceprint_id") is None
     assert_valid(doc)
@@ -88,7 +88,7 @@ def test_a_simulated_replay_is_refused(enrolled, client):
 def test_flag_mode_reports_the_attack_and_goes_on(cloned_voice, client):
     settings = replace(client.settings, liveness="flag")
     inp = BlobInput(container=contract.ENROLL, blob=f"{cloned_voice}/flagged.flac", etag='"0x8DFLAG"',
-                    data=CLONES[2].read_bytes())
+                    data=CLONES[3].read_bytes())
     doc = handle_enroll(inp, settings)
     assert doc["status"] == "ok" and doc["liveness"]["decision"] == "attack" and doc["liveness"]["policy"] == "flag"
     assert_valid(doc)
