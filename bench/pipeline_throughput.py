@@ -4,7 +4,9 @@
   16 kHz samples of each file, one call per file (the model itself, nothing else);
 * **pipeline**: what an enrol or identify trigger does to the file's bytes before
   the gallery: ffmpeg decode, VAD and the audio report, then the embedding
-  (``shared.embedding.frontend.prepare`` + ``embed_prepared``).
+  (``shared.embedding.frontend.prepare`` + ``embed_prepared``);
+* **pipeline + liveness**: the same, then the liveness check every input gets
+  (``shared.pipeline.liveness_check.check``: the shipped detector).
 
 Goal: pipeline throughput >= 0.8 x the baseline's (the pipeline adds at most 20 %).
 Each side runs ``--rounds`` times, interleaved so that drift hits both; the best
@@ -26,6 +28,7 @@ from bench.common import decoded, kit_files, machine
 from shared.core.settings import Settings
 from shared.embedding.embedder import get_embedder
 from shared.embedding.frontend import embed_prepared, prepare
+from shared.pipeline import liveness_check
 
 
 def main() -> None:
@@ -53,11 +56,16 @@ def main() -> None:
         for d in data:
             embed_prepared(prepare(d, settings), settings)
 
-    pipeline()  # warm both (VAD model, ffmpeg page cache)
+    def with_liveness() -> None:
+        for d in data:
+            liveness_check.check(embed_prepared(prepare(d, settings), settings), settings, "verify")
+
+    with_liveness()  # warm all (VAD model, detector, ffmpeg page cache)
     baseline()
-    times: dict[str, list[float]] = {"baseline": [], "pipeline": []}
+    sides = (("baseline", baseline), ("pipeline", pipeline), ("pipeline + liveness", with_liveness))
+    times: dict[str, list[float]] = {name: [] for name, _ in sides}
     for _ in range(args.rounds):
-        for name, fn in (("baseline", baseline), ("pipeline", pipeline)):
+        for name, fn in sides:
             t = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t)
@@ -68,10 +76,12 @@ def main() -> None:
     print("| | seconds | files/s | × real time |\n|---|---|---|---|")
     for k, v in best.items():
         print(f"| {k} | {v:.2f} | {len(data) / v:.1f} | {audio_s / v:.0f} |")
-    print(f"\npipeline throughput / bare encode_batch: {ratio:.2f} (goal >= 0.8)")
+    print(f"\npipeline throughput / bare encode_batch: {ratio:.2f} (goal >= 0.8); with liveness "
+          f"{best['baseline'] / best['pipeline + liveness']:.2f}")
     if args.json:
         args.json.write_text(json.dumps({"machine": machine(), "model_id": embedder.info.id, "files": len(data),
                                          "audio_s": audio_s, "rounds": times, "best_s": best, "ratio": ratio,
+                                         "ratio_with_liveness": best["baseline"] / best["pipeline + liveness"],
                                          "spread": {k: float(np.ptp(v)) for k, v in times.items()}}, indent=2))
 
 

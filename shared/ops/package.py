@@ -15,12 +15,14 @@ Azure, so its dependencies go in with ``--site-packages`` (``pip install --targe
 from __future__ import annotations
 
 import json
+import logging
 import zipfile
 from pathlib import Path
 
-from shared.core.paths import project_root
+from shared.core.paths import project_root, team_kit
 from shared.ops.requirements import requirements
 
+log = logging.getLogger(__name__)
 HOSTINGS = ("premium", "flex")
 # The layers of shared/ that run on Azure: entrypoints.py and what it imports (pyproject.toml's contracts).
 DEPLOYED = ("__init__.py", "entrypoints.py", "api", "pipeline", "privacy", "gallery", "results", "scoring",
@@ -50,6 +52,27 @@ def _files(folder: Path, root: Path) -> list[Path]:
             and not p.name.endswith(SKIP_SUFFIXES) and p.relative_to(root).as_posix() not in NOT_DEPLOYED]
 
 
+AASIST_FILES = ("AASIST.pth", "AASIST.conf", "LICENSE")
+AASIST_IN_PACKAGE = "shared/liveness/aasist"  # where shared.pipeline.liveness_check looks first
+
+
+def add_aasist_weights(zf: zipfile.ZipFile, source: Path | None = None) -> list[str]:
+    """The published AASIST weights (MIT, with their licence) that the shipped liveness model reads.
+
+    From the team kit's ``models/aasist`` (or ``source``); without them the function app would answer every
+    input with ``liveness.unavailable`` unless ``VOICEID_LIVENESS_WEIGHTS`` points at a copy.
+    """
+    kit = team_kit()
+    source = source or (kit / "models" / "aasist" if kit is not None else None)
+    if source is None or not all((source / f).is_file() for f in AASIST_FILES):
+        log.warning("no AASIST weights to package (team kit's models/aasist not found): set VOICEID_LIVENESS_WEIGHTS "
+                    "on the function app, or VOICEID_LIVENESS=off")
+        return []
+    for name in AASIST_FILES:
+        zf.write(source / name, f"{AASIST_IN_PACKAGE}/{name}")
+    return [f"{AASIST_IN_PACKAGE}/{name}" for name in AASIST_FILES]
+
+
 def build(out: Path, hosting: str, *, root: Path | None = None, site_packages: Path | None = None,
           extras: tuple[str, ...] = (), include: tuple[str, ...] = ()) -> list[str]:
     """Write the package zip to ``out``; returns the names it holds.
@@ -77,6 +100,7 @@ def build(out: Path, hosting: str, *, root: Path | None = None, site_packages: P
                 else:
                     zf.write(path, arc)
                 names.append(arc)
+        names += add_aasist_weights(zf)
         if site_packages is not None:
             for path in sorted(p for p in site_packages.rglob("*") if p.is_file()):
                 arc = ".python_packages/lib/site-packages/" + path.relative_to(site_packages).as_posix()

@@ -33,10 +33,16 @@ _lock = threading.Lock()
 _detectors: dict[tuple, LivenessDetector] = {}
 
 
+PACKAGED = Path(__file__).resolve().parents[1] / "liveness" / "aasist"  # put there by `voiceid package`
+
+
 def aasist_weights(settings: Settings) -> Path:
-    """``VOICEID_LIVENESS_WEIGHTS``, else the team kit's ``models/aasist`` beside the project, else the model cache's."""
+    """``VOICEID_LIVENESS_WEIGHTS``, else the package's copy (Azure), else the team kit's ``models/aasist`` beside
+    the project, else the model cache's."""
     if settings.liveness_weights:
         return Path(settings.liveness_weights).expanduser()
+    if (PACKAGED / "AASIST.pth").is_file():
+        return PACKAGED
     kit = team_kit()
     if kit is not None and (kit / "models" / "aasist").is_dir():
         return kit / "models" / "aasist"

@@ -17,7 +17,7 @@ from shared.core import contract
 from shared.core.settings import ENV_NAMES
 from shared.localhost.functions import discover
 from shared.ops.package import build, function_folders
-from tests.helpers import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT, TEAM_KIT_MODELS
 
 INFRA = PROJECT_ROOT / "infra"
 DATA_ROLES = {  # the only roles the template may assign: data plane, no Owner/Contributor/key listing
@@ -165,6 +165,16 @@ def test_the_package_holds_the_app_and_nothing_else(tmp_path, hosting):
     sources = {b.get("source") for f in function_folders(tmp_path / "app")
                for b in json.loads((f / "function.json").read_text())["bindings"] if b["type"] == "blobTrigger"}
     assert sources == ({"EventGrid"} if hosting == "flex" else {None})
+    liveness = {"shared/liveness/liveness-v1.npz", "shared/liveness/aasist/AASIST.pth", "shared/liveness/aasist/LICENSE"}
+    if (TEAM_KIT_MODELS / "aasist" / "AASIST.pth").is_file():  # the weights the shipped liveness model reads
+        assert liveness <= set(names)
+        app = tmp_path / "app"
+        code = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in type(f).__module__.lower()]; "
+                "sys.path.insert(0, '.'); from shared.pipeline.liveness_check import aasist_weights; "
+                "from shared.core.settings import Settings; print(aasist_weights(Settings()))")
+        found = subprocess.run([sys.executable, "-c", code], cwd=app, capture_output=True, text=True, timeout=120,
+                               env={**os.environ, "VOICEID_PROJECT_ROOT": str(app)})
+        assert found.stdout.strip() == str(app / "shared" / "liveness" / "aasist"), found.stderr
 
 
 def test_the_local_host_loads_the_flex_functions_and_keeps_polling(tmp_path):
