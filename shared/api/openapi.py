@@ -99,7 +99,8 @@ def document() -> dict:
                                 "schema": NAME_SCHEMA},
                                {"name": "challenge", "in": "query", "required": False,
                                 "description": "with claim: the nonce of a challenge for that name (POST "
-                                               "/api/challenge/{name}); the body must say its digits",
+                                               "/api/challenge/{name}); the body must say its digits. "
+                                               "Ignored without claim",
                                 "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}, FILENAME],
                 "requestBody": AUDIO_BODY, "responses": UPLOAD_ANSWERS}},
             "/challenge/{name}": {"post": {

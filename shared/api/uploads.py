@@ -94,12 +94,12 @@ def post_identify(req: ApiRequest, storage: Storage, settings: Settings) -> ApiR
     claim, nonce = req.params.get("claim"), req.params.get("challenge")
     if claim is not None:
         path_speaker_key(claim)
-    if nonce is not None and (claim is None or not re.fullmatch(r"[0-9a-f]{32}", nonce)):
-        raise ApiError(400, "challenge.invalid", "challenge= needs claim= and the nonce POST /api/challenge/{name} gave",
+    if nonce is not None and not re.fullmatch(r"[0-9a-f]{32}", nonce):
+        raise ApiError(400, "challenge.invalid", "challenge= must be the nonce POST /api/challenge/{name} gave",
                        "Ask for a challenge first, then POST /api/identify?claim=<name>&challenge=<nonce>.")
     _check_body(req, settings)
     name = upload_filename(req.params, req.headers)
-    if nonce is not None:  # the file name carries the challenge, as for any other uploader
+    if nonce is not None and claim is not None:  # the file name carries it (a 1:N search has no claim to check)
         name = f"challenge-{nonce}-{name}"
     blob = f"{claim}/{name}" if claim is not None else name
     target = parse_identify(blob)

@@ -19,6 +19,7 @@ from shared.core.names import speaker_key
 from shared.core.records import BlobInput
 from shared.pipeline import lockout
 from shared.pipeline.enroll import handle_enroll
+from shared.privacy.erasure import erase
 from shared.results import audit
 from tests.helpers import DATA, assert_valid, clips
 
@@ -31,7 +32,7 @@ REPLAYS = sorted((SPOOF / "replay" / "replay-sim").glob("*.flac"))
 
 
 @pytest.fixture(scope="module")
-def cloned_voice(enrolled, client) -> str:
+def cloned_voice(enrolled, client):
     """The voice enrolled from its own recordings (in-process and flag-only: the setup, not the test)."""
     name = "Tom Clone Target"
     for i, path in enumerate(sorted((SPOOF / "bonafide" / "tortoise-voices" / VOICE).glob("*.flac"))):
@@ -39,7 +40,10 @@ def cloned_voice(enrolled, client) -> str:
                         data=path.read_bytes())
         doc = handle_enroll(inp, replace(client.settings, liveness="flag"))
         assert doc["status"] == "ok", doc
-    return name
+    yield name
+    # its voiceprints point at blobs never uploaded (called in-process): erase them, or later tests that read
+    # every enrolment's audio (voiceid reembed) would find them missing
+    erase(client.storage, client.settings, name, actor="test")
 
 
 def test_a_live_reader_is_accepted_and_the_result_says_live(enrolled, client):

@@ -123,7 +123,9 @@ def test_a_burst_of_identify_and_enrol_uploads_gets_exactly_one_result_each(stac
     took = time.time() - started
     assert len(docs) == len(items)
     assert all(d["status"] in ("ok", "rejected") for d in docs.values()), "an input ended as an error"
-    assert all(d["error"]["code"].startswith("audio.") for d in docs.values() if d["status"] == "rejected")
+    # rejected: bad audio, or live speech the liveness check called an attack (its measured error, accuracy.md)
+    assert all(d["error"]["code"].startswith(("audio.", "liveness.attack")) for d in docs.values()
+               if d["status"] == "rejected")
     time.sleep(3)  # the last fan-in's clean-up
     assert queues_are_empty(client) == {q: 0 for q in contract.QUEUES}
     assert client.storage.list(contract.MATCH_STATE) == []

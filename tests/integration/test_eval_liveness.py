@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 
 import pytest
 
@@ -61,3 +62,17 @@ def test_a_protocol_without_the_columns_says_which(tmp_path):
         read_protocol(wrong)
     assert Presentation("hyke-telephone/M_1/a.flac", "bonafide", "human").corpus == "hyke-telephone"
     assert Presentation("spoof/bonafide/x/a.flac", "bonafide", "human+channel").corpus == "spoof/human+channel"
+
+
+def test_the_product_detector_is_the_default_and_decides_at_the_live_share(small_protocol, tmp_path):
+    protocol, picked = small_protocol
+    out = tmp_path / "product.scores"
+    run = voiceid(None, "eval", "liveness", str(protocol), "--root", str(DATA), "--out", str(out),
+                  VOICEID_MODEL_CACHE=str(tmp_path / "cache" / "models"), VOICEID_LIVENESS_LIVE_SHARE="0.05")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(out.with_name("product.scores.json").read_text())
+    assert report["detector"].startswith("liveness@")
+    threshold = -math.log10(0.05)
+    for score, *_, decision in (line.split() for line in out.read_text().splitlines()):
+        assert (float(score) >= threshold) == (decision == "attack")  # the calibrated score and its threshold
+        assert 0 <= float(score) <= 3.0

@@ -66,6 +66,9 @@ def test_the_api_issues_one_and_an_identify_post_names_the_upload_after_it():
     post = handle(ApiRequest("POST", "identify", base, params={"claim": "Ann Lee", "challenge": nonce},
                              body=b"RIFF...."), storage, SETTINGS)
     assert post.status == 202 and post.doc["blob"].startswith(f"identify/Ann Lee/challenge-{nonce}-api-")
-    bad = handle(ApiRequest("POST", "identify", base, params={"challenge": nonce}, body=b"x"), storage, SETTINGS)
+    bad = handle(ApiRequest("POST", "identify", base, params={"claim": "Ann Lee", "challenge": "x1"}, body=b"x"),
+                 storage, SETTINGS)
     assert bad.status == 400 and bad.doc["error"]["code"] == "challenge.invalid"
+    search = handle(ApiRequest("POST", "identify", base, params={"challenge": nonce}, body=b"x"), storage, SETTINGS)
+    assert search.status == 202 and "challenge" not in search.doc["blob"]  # 1:N: no claim to bind it to
     assert handle(ApiRequest("GET", "challenge/Ann Lee", base), storage, SETTINGS).status == 405
