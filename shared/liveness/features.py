@@ -1,8 +1,10 @@
-"""What the liveness back-end sees of a clip: AASIST's read-out and logits, and the speaker model's embedding.
+"""What the liveness back-end sees of a clip: AASIST's read-out and logits, and the speaker model's inner features.
 
 The published AASIST is kept as a feature extractor: its 5 x 32 read-out (``hidden``) and its two
 logits, on its fixed 4.04 s input (the first 64,600 samples, tiled when shorter). The speaker model
-(ECAPA) embeds the whole clip, as the pipeline does. Which of these the shipped back-end uses is
+(ECAPA) embeds the whole clip, as the pipeline does, and gives its unit embedding, its attentive
+pooled statistics and the mean and spread of its log-mel input (:data:`SPEAKER_PARTS`, from the
+same pass). Which of these the shipped back-end uses is
 decided by measurement (docs/security.md, ``bench/liveness_backend.py``); extraction is cached per
 file content, so a study or a retraining pays for each clip once.
 """
