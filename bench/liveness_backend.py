@@ -26,6 +26,7 @@ from shared.core.settings import Settings
 from shared.embedding.embedder import get_embedder
 from shared.evaluation import pad
 from shared.evaluation.liveness import FAMILIES, FOLDS, feature_rows, read_protocol
+from shared.evaluation.liveness_training import NARROW_BAND
 from shared.liveness.backend import LinearBackend
 from shared.liveness.features import FeatureCache, select
 
@@ -86,9 +87,6 @@ class Study:
             group.append(np.array([f"{kind}:{r.generator if r.is_attack else r.corpus}" for r in picked]))
             origin.append(np.array([kind] * len(picked)))
         return cls(np.vstack(x), *(np.concatenate(a) for a in (attack, family, fold, group, origin)))
-
-
-NARROW_BAND = ("hyke-telephone", "fsdd-digits")  # already 8 kHz: no phone copy
 
 
 def held_out_scores(st: Study, target: float, train: bool = True, use: tuple[str, ...] = ("clip",),
