@@ -23,7 +23,7 @@ from shared.results import documents as results
 from shared.scoring import integrity
 from shared.scoring.stats import GalleryStats, refresh_due
 from shared.storage.azure import get_storage
-from shared.storage.base import Storage
+from shared.storage.base import ConcurrencyConflict, Storage
 from shared.storage.sealing import keyring
 
 log = logging.getLogger(__name__)
@@ -50,9 +50,19 @@ def refresh_if_due(gallery: Gallery, stats: GalleryStats, shards: list[PreparedS
 
 
 def discard(storage: Storage, inp: BlobInput, when: str) -> dict:
-    """An enrolment of a speaker erased after its upload: no voiceprint, no result, one audit event."""
+    """An enrolment of a speaker erased after its upload: no voiceprint, no result, no audio, one audit event.
+
+    The erasure deletes the audio it lists, but an upload that lands in the second of the
+    tombstone (a tie counts as erased) can be written after that listing: it is deleted here,
+    this version only (a newer upload of the same name is a new enrolment), so no audio of an
+    erased speaker outlives the erasure and the upload is not left waiting for a result.
+    """
+    try:
+        removed = storage.delete(contract.ENROLL, inp.blob, if_match=inp.etag) if inp.etag else False
+    except ConcurrencyConflict:
+        removed = False  # overwritten since: the newer upload has its own delivery
     audit.record(storage, "discard", actor="blob-trigger", outcome="erased_speaker", blob=f"{contract.ENROLL}/{inp.blob}",
-                 request_id=inp.request_id, checked=when)
+                 request_id=inp.request_id, checked=when, audio_deleted=removed)
     log.warning("enrolment %s discarded: its speaker was erased after the upload", inp.request_id)
     return {"kind": "enroll", "status": "discarded", "request_id": inp.request_id, "checked": when}
 

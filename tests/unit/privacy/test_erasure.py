@@ -76,3 +76,24 @@ def test_an_upload_before_the_erasure_is_discarded_one_after_it_enrols_again():
     storage.write(contract.ENROLL, "Ann Lee/new.flac", b"uploaded after")
     assert not erased_in_flight(storage, "ann lee", contract.ENROLL, "Ann Lee/new.flac")
     assert not erased_in_flight(storage, "bob", contract.ENROLL, "Bob/c.flac")  # never erased
+
+
+def test_a_discarded_upload_of_the_erased_second_loses_its_audio_but_a_newer_version_stays():
+    """An upload written after the erasure listed the audio, in the tombstone's second, is discarded with its audio."""
+    from shared.core.records import BlobInput
+    from shared.pipeline.enroll import discard
+
+    clock = Clock()
+    storage, _ = populated(clock)
+    erase(storage, SETTINGS, "Ann Lee", actor="unit-test")
+    etag = storage.write(contract.ENROLL, "Ann Lee/tie.flac", b"audio in the erasure's second")
+    assert erased_in_flight(storage, "ann lee", contract.ENROLL, "Ann Lee/tie.flac")
+    doc = discard(storage, BlobInput("enroll", "Ann Lee/tie.flac", etag, b""), "before")
+    assert doc["status"] == "discarded"
+    assert storage.read(contract.ENROLL, "Ann Lee/tie.flac") is None
+    assert [e["audio_deleted"] for e in audit.read(storage) if e["action"] == "discard"] == [True]
+
+    old = storage.write(contract.ENROLL, "Ann Lee/again.flac", b"first version")
+    storage.write(contract.ENROLL, "Ann Lee/again.flac", b"a newer upload of the same name")
+    discard(storage, BlobInput("enroll", "Ann Lee/again.flac", old, b""), "before")
+    assert storage.read(contract.ENROLL, "Ann Lee/again.flac")[0] == b"a newer upload of the same name"
