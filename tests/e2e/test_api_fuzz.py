@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from shared.localhost.functionkeys import FunctionKeys
-from shared.results import audit
 from shared.localhost.process import HostProcess
+from shared.results import audit
 from shared.storage.azure import get_storage
 from tests.helpers import HOST_ENV, start_azurite
 
