@@ -1,4 +1,4 @@
-"""``voiceid liveness train`` and ``voiceid liveness check``: build the spoof detector, try it on files."""
+"""``voiceid liveness train``, ``check`` and ``calibrate``: build the spoof detector, try it on files, fit it to a channel."""
 
 from __future__ import annotations
 
@@ -37,6 +37,25 @@ inconclusive, attack) and the model. Uses VOICEID_LIVENESS_MODEL (default: the s
 
 example:
   voiceid liveness check call.wav suspicious.mp3
+"""
+
+CALIBRATE_HELP = """Calibrate the liveness detector on your own live callers: the share of them refused comes back to target.
+
+The shipped back-end's scores shift with the channel: on a phone line or a recording chain it never
+heard, it can call 14-75 % of live speech an attack (docs/accuracy.md, "A new deployment's channel").
+Give it recordings of your deployment that you know are live (agent-verified calls, enrolment audio
+reviewed by staff: files or folders, searched recursively), and it writes a copy of the model whose
+calibration is those recordings' scores, so that VOICEID_LIVENESS_LIVE_SHARE of such callers are
+challenged. The back-end and what it detects do not change: on these features a calibration that
+brings live callers back also lets more attacks through on that channel (the table in the docs says
+how many). Any attack among the recordings weakens it further, so use reviewed calls only.
+
+It needs at least 1/VOICEID_LIVENESS_LIVE_SHARE - 1 recordings (49 at 2 %) and is steadier with ten
+times that; it prints the share the current calibration refuses and what the new one does.
+
+example:
+  voiceid liveness calibrate reviewed-calls/ --out liveness-bank.npz
+  VOICEID_LIVENESS_MODEL=$PWD/liveness-bank.npz voiceid liveness check call.wav
 """
 
 
@@ -114,9 +133,66 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audio_files(names: list[str]) -> list[Path]:
+    from shared.client.bulk import AUDIO_SUFFIXES
+
+    found = []
+    for name in map(Path, names):
+        if name.is_dir():
+            found += sorted(p for p in name.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+        elif name.is_file():
+            found.append(name)
+        else:
+            raise ConfigError(f"{name}: no such file or folder")
+    return found
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from shared.core.errors import PermanentError
+    from shared.embedding.frontend import embed_prepared, prepare
+    from shared.liveness.calibration import ATTACK, decide, min_clips_for, threshold_for
+    from shared.pipeline import liveness_check
+
+    settings = Settings.from_env()
+    detector = liveness_check.get_detector(settings)
+    files = _audio_files(args.files)
+    need = min_clips_for(settings.liveness_live_share)
+    if len(files) < need:
+        raise ConfigError(f"{len(files)} recordings: a calibration at VOICEID_LIVENESS_LIVE_SHARE="
+                          f"{settings.liveness_live_share} needs at least {need} live ones (ten times that is steadier)")
+    scores, skipped = [], []
+    for path in _progress()(files, "calibrating"):
+        try:
+            emb = embed_prepared(prepare(path.read_bytes(), settings), settings)
+        except PermanentError as err:
+            skipped.append(f"{path}: {err}")
+            continue
+        scores.append(detector.raw_score(emb.samples, liveness_check.speaker_taps(detector, emb, settings)))
+    for line in skipped[:5]:
+        print(f"skipped {line}")
+    if len(scores) < need:
+        raise ConfigError(f"only {len(scores)} of the recordings could be scored ({len(skipped)} skipped); "
+                          f"at least {need} are needed")
+    model = detector.model.recalibrated(np.array(scores), args.note or "live recordings of the deployment")
+    out = Path(args.out)
+    out.write_bytes(model.to_bytes())
+    again = type(model).read(out)
+    share = settings.liveness_live_share
+    before = np.mean([decide(detector.model.calibration.score(s), share) == ATTACK for s in scores])
+    after = np.mean([decide(again.calibration.score(s), share) == ATTACK for s in scores])
+    print(f"wrote {out} ({out.stat().st_size:,} bytes): {again.id}, recalibrated from {detector.model.id}")
+    print(f"  {len(scores)} live recordings ({len(skipped)} skipped); at the threshold {threshold_for(share):.2f} "
+          f"(VOICEID_LIVENESS_LIVE_SHARE={share}) {detector.model.id} called {100 * before:.1f} % of them attacks, "
+          f"the new calibration {100 * after:.1f} %")
+    print(f"  use it: VOICEID_LIVENESS_MODEL={out.resolve()}")
+    return 0
+
+
 def add_liveness_parser(sub) -> None:
     fmt = argparse.RawDescriptionHelpFormatter
-    lv = sub.add_parser("liveness", help="the spoof detector: train it, check files with it",
+    lv = sub.add_parser("liveness", help="the spoof detector: train it, check files with it, calibrate it on your callers",
                         description="The presentation-attack (spoof) detector.", formatter_class=fmt)
     lsub = lv.add_subparsers(dest="liveness_command", required=True, metavar="ACTION")
     p = lsub.add_parser("train", help="rebuild the back-end from labelled clips", description=TRAIN_HELP,
@@ -140,3 +216,9 @@ def add_liveness_parser(sub) -> None:
     p.add_argument("files", nargs="+", help="audio or video files")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_check)
+    p = lsub.add_parser("calibrate", help="calibrate on your own live callers (a new channel)",
+                        description=CALIBRATE_HELP, formatter_class=fmt)
+    p.add_argument("files", nargs="+", help="recordings known to be live: audio or video files, or folders")
+    p.add_argument("--out", required=True, help="the recalibrated model to write (.npz)")
+    p.add_argument("--note", help="what the recordings are, kept in the model's provenance (no names)")
+    p.set_defaults(func=cmd_calibrate)

@@ -49,6 +49,11 @@ class LiveCalibration:
         return -math.log10(self.share_at_least(attack_score))
 
 
+def min_clips_for(live_share: float) -> int:
+    """Fewest live clips whose calibration can reach the threshold of ``live_share`` (its ceiling is log10(n+1))."""
+    return math.ceil(round(1 / live_share, 9)) - 1
+
+
 def threshold_for(live_share: float) -> float:
     """The calibrated threshold of a target share of live speech called an attack (0.02 -> 1.699)."""
     if not 0 < live_share < 1:

@@ -12,7 +12,7 @@ import hashlib
 import io
 import json
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +66,18 @@ class LivenessModel:
             return cls(backend=backend, calibration=LiveCalibration(npz["live_scores"]), parts=tuple(meta["parts"]),
                        name=meta["name"], provenance=meta.get("provenance", {}),
                        version=hashlib.sha256(data).hexdigest()[:12])
+
+    def recalibrated(self, live_scores: np.ndarray, note: str) -> LivenessModel:
+        """The same back-end, calibrated on a deployment's own live recordings instead of the training set's.
+
+        A bank's callers come through a channel the back-end never heard, and their raw scores shift with it
+        (docs/accuracy.md, "A new deployment's channel"); scores of its own live calls put the share of live
+        callers refused back where ``VOICEID_LIVENESS_LIVE_SHARE`` says. The provenance keeps what it replaced.
+        """
+        scores = np.asarray(live_scores, np.float64)
+        provenance = {**self.provenance, "calibration": f"deployment: {scores.size} live clips ({note})",
+                      "recalibrated_from": self.id, "training_calibration": self.provenance.get("calibration")}
+        return replace(self, calibration=LiveCalibration(scores), provenance=provenance, version="")
 
     @classmethod
     def read(cls, path: Path) -> LivenessModel:

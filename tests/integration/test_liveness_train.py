@@ -65,3 +65,23 @@ def test_a_protocol_without_attacks_is_refused_with_a_reason(kit, tmp_path):
     run = voiceid(None, "liveness", "train", "--protocol", str(protocol), "--root", str(DATA),
                   "--out", str(tmp_path / "x.npz"), VOICEID_MODEL_CACHE=str(tmp_path / "cache" / "models"))
     assert run.returncode != 0 and "both live (bonafide) and attack (spoof)" in run.stderr
+
+
+def test_calibrate_on_live_callers_brings_their_refusals_to_the_target_share(kit, tmp_path):
+    """``voiceid liveness calibrate``: the shipped back-end, calibrated on a channel's own live calls."""
+    calls = sorted((DATA / "hyke-telephone").rglob("*.flac"))[::25][:6]
+    out = tmp_path / "liveness-bank.npz"
+    env = {"VOICEID_LIVENESS_LIVE_SHARE": "0.2", "VOICEID_MODEL_CACHE": str(tmp_path / "models")}
+    too_few = voiceid(None, "liveness", "calibrate", str(calls[0]), "--out", str(out), **env)
+    assert too_few.returncode != 0 and "needs at least 4" in too_few.stderr
+    run = voiceid(None, "liveness", "calibrate", *map(str, calls), "--out", str(out), **env)
+    assert run.returncode == 0, run.stderr
+    model = LivenessModel.read(out)
+    assert model.calibration.live_scores.size == len(calls)
+    assert model.provenance["calibration"].startswith(f"deployment: {len(calls)} live clips")
+    assert model.provenance["recalibrated_from"].startswith("liveness@")
+    check = voiceid(None, "liveness", "check", *map(str, calls), "--json", VOICEID_LIVENESS_MODEL=str(out), **env)
+    assert check.returncode == 0, check.stderr
+    rows = json.loads(check.stdout)
+    assert {r["model"] for r in rows} == {model.id}
+    assert sum(r["decision"] == "attack" for r in rows) <= 0.2 * len(calls)  # its own calls: at most the share
