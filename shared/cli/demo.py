@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from shared.client.bulk import AUDIO_SUFFIXES
+from shared.client.bulk import is_audio
 from shared.client.voiceid import VoiceId, unique_probe_name
 from shared.core import contract
 from shared.core.paths import project_root, team_kit
@@ -29,7 +29,7 @@ FOLDER_SPEAKERS = 4
 
 
 def clips(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    return sorted(p for p in folder.iterdir() if is_audio(p))
 
 
 def longest_first(files: list[Path]) -> list[Path]:

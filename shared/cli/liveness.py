@@ -134,12 +134,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _audio_files(names: list[str]) -> list[Path]:
-    from shared.client.bulk import AUDIO_SUFFIXES
+    from shared.client.bulk import is_audio
 
     found = []
     for name in map(Path, names):
         if name.is_dir():
-            found += sorted(p for p in name.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+            found += sorted(p for p in name.rglob("*") if is_audio(p))
         elif name.is_file():
             found.append(name)
         else:

@@ -26,13 +26,18 @@ AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".we
                   ".amr", ".wma", ".aif", ".aiff"}
 
 
+def is_audio(path: Path) -> bool:
+    """A file the commands take as audio or video (by its suffix; ffmpeg decides the rest)."""
+    return path.is_file() and path.suffix.lower() in AUDIO_SUFFIXES
+
+
 def collect_enroll_files(path: Path, name: str | None) -> list[tuple[str, Path]]:
     """(blob name, file) pairs for ``voiceid enroll PATH``; see the command's help for the three shapes."""
     if path.is_file():
         return [(f"{name}/{path.name}" if name else path.name, path)]
     if not path.is_dir():
         raise ConfigError(f"{path} does not exist")
-    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    files = sorted(p for p in path.iterdir() if is_audio(p))
     if files:
         speaker = name or path.name
         return [(f"{speaker}/{f.name}", f) for f in files]
@@ -40,8 +45,7 @@ def collect_enroll_files(path: Path, name: str | None) -> list[tuple[str, Path]]
         raise ConfigError("--name applies to one file or one speaker folder, not a folder of speakers")
     pairs = []
     for folder in sorted(p for p in path.iterdir() if p.is_dir()):
-        pairs += [(f"{folder.name}/{f.name}", f) for f in sorted(folder.iterdir())
-                  if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES]
+        pairs += [(f"{folder.name}/{f.name}", f) for f in sorted(folder.iterdir()) if is_audio(f)]
     if not pairs:
         raise ConfigError(f"no audio files in {path} (expected <speaker>/<file> inside it)")
     return pairs
