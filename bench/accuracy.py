@@ -33,7 +33,7 @@ from bench.common import KIT, TRIALS, machine
 from shared.core.settings import Settings
 from shared.embedding.embedder import get_embedder
 from shared.evaluation import metrics as evaluation
-from shared.evaluation.embedcache import EmbeddingCache
+from shared.evaluation.embedcache import EmbeddingCache, cache_for
 from shared.evaluation.openset import read_openset, score_openset
 from shared.evaluation.pocbaseline import POC_THRESHOLD, baseline_settings, poc_cosine
 from shared.evaluation.trials import embed_all, read_trials, score_trials
@@ -44,6 +44,17 @@ CORPORA = ["hyke-telephone", "librispeech-multi", "librispeech-single", "fsdd-di
 GRID = [Params(top_n=n, drop=d) for n, d in itertools.product((10, 20, 50, 100, 200), (0, 1))]
 FAR_WINDOW = (0.25, 2.0)
 MIN_SPEAKERS_FOR_FAR = 10
+STRICT_TARGETS = (0.001, 0.0001)
+
+
+def strict_targets(scores: np.ndarray, labels: np.ndarray) -> dict:
+    """FAR and FRR at the stricter operating points banks use (1 in 1,000 and 1 in 10,000), with 95 % CIs."""
+    out = {}
+    for target in STRICT_TARGETS:
+        at = evaluation.rates_at(scores, labels, threshold_for(target))
+        out[f"{target:g}"] = {"far": at["far"], "far_ci": at["far_ci"], "fa": at["false_accepts"],
+                              "non": at["non_targets"], "frr": at["frr"]}
+    return out
 
 
 def choose(results: dict, corpora: list[str], speakers: dict[str, int], target_far: float) -> Params:
@@ -65,7 +76,7 @@ def main() -> None:
     model_id = get_embedder(settings).info.id
     threshold = threshold_for(args.target_far)
     ecapa = baseline_settings(settings)
-    product = EmbeddingCache(settings, model_id)
+    product = cache_for(settings)
     poc = EmbeddingCache(ecapa, get_embedder(ecapa).info.id, front_end="poc")
     results, baseline, speakers, trials = {}, {}, {}, {}
     for corpus in CORPORA:
@@ -83,7 +94,8 @@ def main() -> None:
             at = evaluation.rates_at(r.scores, r.labels, threshold)
             results[(corpus, p)] = {"eer": evaluation.eer(r.scores, r.labels), "far": at["far"],
                                     "far_ci": at["far_ci"], "frr": at["frr"], "fa": at["false_accepts"],
-                                    "non": at["non_targets"], "min_dcf": evaluation.min_dcf(r.scores, r.labels)}
+                                    "non": at["non_targets"], "min_dcf": evaluation.min_dcf(r.scores, r.labels),
+                                    "strict": strict_targets(r.scores, r.labels)}
         print(f"{corpus}: embedded {len(files)} files", flush=True)
     print(f"\nmachine: {machine()}\nmodel: {model_id}; operating point: target FAR {args.target_far:.2%} "
           f"(score >= {threshold:.2f})\n")
@@ -99,6 +111,11 @@ def main() -> None:
         print(f"| {corpus} | {speakers[corpus]} | {b['eer']:.2f} | {r['eer']:.2f} | {r['min_dcf']:.3f} | "
               f"{r['far']:.2f} [{r['far_ci'][0]:.2f}, {r['far_ci'][1]:.2f}] ({r['fa']}/{r['non']}) | {r['frr']:.2f} | "
               f"{b['far']:.1f} | top-N {p.top_n}, drop {p.drop} |")
+    print("\nstricter operating points (FAR % [95 % CI] (false accepts/non-target trials), FRR %):")
+    for corpus in CORPORA:
+        cells = [f"{t}: {v['far']:.3f} [{v['far_ci'][0]:.3f}, {v['far_ci'][1]:.3f}] ({v['fa']}/{v['non']}), "
+                 f"FRR {v['frr']:.1f}" for t, v in rows[corpus]["product"]["strict"].items()]
+        print(f"  {corpus}: " + "; ".join(cells))
     mean_b = np.mean([rows[c]["baseline"]["eer"] for c in CORPORA])
     mean_p = np.mean([rows[c]["product"]["eer"] for c in CORPORA])
     print(f"\nmean per-corpus EER: plain cosine {mean_b:.2f} %, product {mean_p:.2f} % "

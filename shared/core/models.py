@@ -26,11 +26,13 @@ MODELS: dict[str, ModelChoice] = {
     "ecapa": ModelChoice("speechbrain/spkrec-ecapa-voxceleb", "shared.embedding.speechbrain_model:SpeechBrainEmbedder"),
     "xvector": ModelChoice("speechbrain/spkrec-xvect-voxceleb", "shared.embedding.speechbrain_model:SpeechBrainEmbedder"),
     "resemblyzer": ModelChoice("", "shared.embedding.ge2e:ResemblyzerEmbedder"),
+    "campplus": ModelChoice("", "shared.embedding.campplus:CamPlusPlusEmbedder"),
     "fusion": ModelChoice("", "shared.embedding.fusion:FusionEmbedder"),
+    "fusion-campplus": ModelChoice("", "shared.embedding.fusion:EcapaCamPlusPlusFusion"),
 }
 HUB_MODEL_ID = MODELS["ecapa"].hub_id
 HUB_MODEL_IDS = {name: m.hub_id for name, m in MODELS.items()}
-FUSED_PARTS = {"fusion-ecapa-ge2e": (192, 256)}  # fused model name -> its parts' sizes, in order
+FUSED_PARTS = {"fusion-ecapa-ge2e": (192, 256), "fusion-ecapa-campplus": (192, 192)}  # fused model name -> its parts' sizes, in order
 
 
 def default_model_source(model: str = "ecapa") -> str:

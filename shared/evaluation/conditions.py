@@ -1,0 +1,196 @@
+"""Hard channels, built reproducibly from clean speech: phone codecs, band limits, noise, babble, rooms.
+
+A customer enrols in the app (wide-band, quiet) and later calls the contact centre (narrow-band,
+a phone codec) or calls from a street. None of the kit's trial lists has that mismatch, so the
+evaluation makes it: every :class:`Condition` turns a clean 16 kHz clip into the file a
+deployment would receive under it. Codecs are the real ones (ffmpeg's G.711 mu-law and A-law,
+OpenCORE AMR-NB, libopus, G.723.1), written in their own containers, so the product's decoder
+reads them exactly as it would a real upload; noise, babble and rooms are mixed in numpy with a
+random generator seeded by the condition and the clip, so a re-run builds the same files.
+
+The bundled ffmpeg has no GSM 06.10 encoder; G.723.1 at 6.3 kbit/s stands in for the low-rate
+legacy codec.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import butter, fftconvolve, sosfilt
+
+from shared.audio.decode import ffmpeg_exe
+
+SAMPLE_RATE = 16_000
+PHONE_BAND = "highpass=f=300:poles=2,highpass=f=300:poles=2,lowpass=f=3400:poles=2,lowpass=f=3400:poles=2"
+
+# codec -> (ffmpeg output arguments at 8 kHz unless said, file suffix)
+CODECS: dict[str, tuple[list[str], str]] = {
+    "g711-mulaw": (["-ar", "8000", "-c:a", "pcm_mulaw", "-f", "wav"], ".wav"),
+    "g711-alaw": (["-ar", "8000", "-c:a", "pcm_alaw", "-f", "wav"], ".wav"),
+    "amr-nb-12k2": (["-ar", "8000", "-c:a", "libopencore_amrnb", "-b:a", "12.2k", "-f", "amr"], ".amr"),
+    "amr-nb-4k75": (["-ar", "8000", "-c:a", "libopencore_amrnb", "-b:a", "4.75k", "-f", "amr"], ".amr"),
+    "opus-8k": (["-ar", "16000", "-c:a", "libopus", "-b:a", "8k", "-application", "voip", "-f", "ogg"], ".ogg"),
+    "g723-1": (["-ar", "8000", "-c:a", "g723_1", "-b:a", "6.3k", "-f", "wav"], ".wav"),
+}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One way a probe (or an enrolment) reaches the product.
+
+    ``kind``: ``clean``, ``band`` (300-3,400 Hz at 16 kHz), ``codec`` (``codec`` names one of
+    :data:`CODECS`, through the phone band), ``babble`` (``talkers`` other voices at ``snr_db``),
+    ``noise`` (stationary pink noise at ``snr_db``), ``reverb`` (a room of ``rt60_s``), or
+    ``phone-babble`` (babble at ``snr_db``, then the ``codec`` line: a call from a busy place).
+    """
+
+    name: str
+    kind: str
+    codec: str = ""
+    snr_db: float = 0.0
+    talkers: int = 3
+    rt60_s: float = 0.0
+
+    @property
+    def suffix(self) -> str:
+        return CODECS[self.codec][1] if self.codec else ".wav"
+
+    @property
+    def needs_babble(self) -> bool:
+        return self.kind in ("babble", "phone-babble")
+
+
+CONDITIONS: tuple[Condition, ...] = (
+    Condition("clean", "clean"),
+    Condition("band-300-3400", "band"),
+    Condition("g711-mulaw", "codec", codec="g711-mulaw"),
+    Condition("g711-alaw", "codec", codec="g711-alaw"),
+    Condition("amr-nb-12k2", "codec", codec="amr-nb-12k2"),
+    Condition("amr-nb-4k75", "codec", codec="amr-nb-4k75"),
+    Condition("opus-8k", "codec", codec="opus-8k"),
+    Condition("g723-1-6k3", "codec", codec="g723-1"),
+    *(Condition(f"babble-{s}dB", "babble", snr_db=s) for s in (15, 10, 5, 0)),
+    *(Condition(f"noise-{s}dB", "noise", snr_db=s) for s in (15, 10, 5, 0)),
+    Condition("reverb-0.3s", "reverb", rt60_s=0.3),
+    Condition("reverb-0.8s", "reverb", rt60_s=0.8),
+    Condition("phone-babble-10dB", "phone-babble", codec="g711-mulaw", snr_db=10),
+)
+BY_NAME = {c.name: c for c in CONDITIONS}
+
+
+def seed_for(condition: str, clip: str) -> int:
+    """A stable seed per (condition, clip): the same file every run, different noise for every clip."""
+    return int.from_bytes(hashlib.sha256(f"{condition}|{clip}".encode()).digest()[:8], "little")
+
+
+def power(x: np.ndarray) -> float:
+    return float(np.mean(np.asarray(x, np.float64) ** 2)) + 1e-12
+
+
+def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
+    """``speech`` plus ``noise`` scaled so that their power ratio is ``snr_db`` (noise tiled or cut to length)."""
+    noise = np.resize(np.asarray(noise, np.float64), len(speech))
+    gain = np.sqrt(power(speech) / (power(noise) * 10 ** (snr_db / 10)))
+    return np.asarray(speech, np.float64) + gain * noise
+
+
+def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Stationary 1/f noise (equal power per octave, like most environmental noise), unit power."""
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    f = np.arange(len(spectrum), dtype=np.float64)
+    f[0] = 1.0
+    x = np.fft.irfft(spectrum / np.sqrt(f), n)
+    return x / np.sqrt(power(x))
+
+
+def babble(pool: Sequence[np.ndarray], talkers: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``talkers`` voices from ``pool`` (never the gallery's), each from a random offset, at equal power."""
+    picks = rng.choice(len(pool), size=min(talkers, len(pool)), replace=False)
+    out = np.zeros(n)
+    for i in picks:
+        clip = np.asarray(pool[i], np.float64)
+        start = int(rng.integers(0, max(1, len(clip) - n))) if len(clip) > n else 0
+        part = np.resize(clip[start:start + n], n)
+        out += part / np.sqrt(power(part))
+    return out / np.sqrt(power(out))
+
+
+def room(x: np.ndarray, rt60_s: float, rng: np.random.Generator) -> np.ndarray:
+    """The clip in a room: direct sound, then exponentially decaying diffuse reflections (-60 dB at ``rt60_s``)."""
+    length = int(rt60_s * SAMPLE_RATE)
+    t = np.arange(length) / SAMPLE_RATE
+    ir = rng.standard_normal(length) * np.exp(-6.9 * t / rt60_s) * 0.25
+    ir[: int(0.003 * SAMPLE_RATE)] = 0.0
+    ir[0] = 1.0
+    return fftconvolve(np.asarray(x, np.float64), ir)[: len(x)]
+
+
+def band_limit(x: np.ndarray, low: float = 300.0, high: float = 3400.0) -> np.ndarray:
+    sos = butter(6, [low, high], btype="band", fs=SAMPLE_RATE, output="sos")
+    return sosfilt(sos, np.asarray(x, np.float64))
+
+
+def peak(x: np.ndarray, level: float = 0.89) -> np.ndarray:
+    """Scaled to ``level`` of full scale (-1 dBFS), as the kit's clips are: no clipping in any condition."""
+    return (level * x / (np.max(np.abs(x)) + 1e-12)).astype(np.float32)
+
+
+def encode(samples: np.ndarray, codec: str, out: Path) -> None:
+    """Write 16 kHz float samples through the phone band and ``codec`` into ``out`` (its own container)."""
+    args, _ = CODECS[codec]
+    with tempfile.NamedTemporaryFile(suffix=".f32") as raw:
+        raw.write(np.ascontiguousarray(samples, np.float32).tobytes())
+        raw.flush()
+        cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "f32le", "-ar",
+               str(SAMPLE_RATE), "-ac", "1", "-i", raw.name, "-af", PHONE_BAND, *args, str(out)]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"ffmpeg could not encode {codec}: {done.stderr.strip()[-400:]}")
+
+
+def write_wav(samples: np.ndarray, out: Path) -> None:
+    """16-bit PCM WAV at 16 kHz (what an app upload of the condition would be)."""
+    import wave
+
+    pcm = np.clip(np.round(samples * 32767), -32768, 32767).astype("<i2")
+    with wave.open(str(out), "wb") as fh:
+        fh.setnchannels(1)
+        fh.setsampwidth(2)
+        fh.setframerate(SAMPLE_RATE)
+        fh.writeframes(pcm.tobytes())
+
+
+def degrade(samples: np.ndarray, condition: Condition, rng: np.random.Generator,
+            babble_pool: Sequence[np.ndarray] = ()) -> np.ndarray:
+    """The clean clip under ``condition``'s acoustics (before any codec), peak-normalised."""
+    x = np.asarray(samples, np.float64)
+    if condition.kind == "band":
+        x = band_limit(x)
+    elif condition.needs_babble:
+        if not babble_pool:
+            raise ValueError(f"{condition.name} needs a babble pool (voices outside the gallery)")
+        x = mix_at_snr(x, babble(babble_pool, condition.talkers, len(x), rng), condition.snr_db)
+    elif condition.kind == "noise":
+        x = mix_at_snr(x, pink_noise(len(x), rng), condition.snr_db)
+    elif condition.kind == "reverb":
+        x = room(x, condition.rt60_s, rng)
+    return peak(x)
+
+
+def build_file(samples: np.ndarray, condition: Condition, clip: str, out: Path,
+               babble_pool: Sequence[np.ndarray] = ()) -> Path:
+    """Write ``clip`` (its clean 16 kHz samples) as received under ``condition`` to ``out`` (suffix replaced)."""
+    out = out.with_suffix(condition.suffix)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    x = degrade(samples, condition, np.random.default_rng(seed_for(condition.name, clip)), babble_pool)
+    if condition.codec:
+        encode(x, condition.codec, out)
+    else:
+        write_wav(x, out)
+    return out
