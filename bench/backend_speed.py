@@ -20,7 +20,7 @@ def main() -> None:
     audio_s = sum(len(c) for c in clips) / 16_000
     print(f"machine: {machine()}; {len(clips)} clips, {audio_s:.0f} s of audio")
     base = None
-    for model in ("ecapa", "resemblyzer", "fusion", "ecapa"):
+    for model in ("ecapa", "campplus", "resemblyzer", "fusion", "fusion-campplus", "ecapa"):
         embedder = get_embedder(Settings(model=model))
         embedder.embed(clips[0])
         t0 = time.perf_counter()

