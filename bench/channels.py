@@ -197,6 +197,11 @@ def run_model(model: str, conditions: list[Condition], target_far: float, poc_co
     return out
 
 
+def ratio(eer: float, clean: float) -> str:
+    """EER as a multiple of the clean figure; undefined where the clean EER is 0 (no error to multiply)."""
+    return f"{eer / clean:.2f}" if clean > 0 else ("1.00" if eer == 0 else "– (clean 0)")
+
+
 def print_tables(results: dict) -> None:
     for model, res in results.items():
         for name, rows in res["lists"].items():
@@ -208,17 +213,45 @@ def print_tables(results: dict) -> None:
             for cname, r in rows["probe"].items():
                 p, b = r["product"], r.get("poc")
                 poc = f"{b['eer']:.2f} | {b['far']:.1f}" if b else "– | –"
-                print(f"| {cname} | {p['eer']:.2f} | {p['eer'] / max(clean, 1e-9):.2f} | {p['min_dcf']:.3f} | "
+                print(f"| {cname} | {p['eer']:.2f} | {ratio(p['eer'], clean)} | {p['min_dcf']:.3f} | "
                       f"{p['far']:.2f} ({p['fa']}/{p['non']}) | {p['frr']:.2f} | {poc} |")
             for cname, r in rows["reverse"].items():
                 p, b = r["product"], r.get("poc")
                 poc = f"{b['eer']:.2f} | {b['far']:.1f}" if b else "– | –"
-                print(f"| enrol {cname}, probe clean | {p['eer']:.2f} | {p['eer'] / max(clean, 1e-9):.2f} | "
+                print(f"| enrol {cname}, probe clean | {p['eer']:.2f} | {ratio(p['eer'], clean)} | "
                       f"{p['min_dcf']:.3f} | {p['far']:.2f} ({p['fa']}/{p['non']}) | {p['frr']:.2f} | {poc} |")
             print(f"\nmixed gallery (half enrolled over {MIXED_PHONE}):")
             for ch, r in rows["mixed"].items():
                 print(f"  {ch}: FAR {r['far']:.2f} % (phone-enrolled {r['phone_enrolled']['far']:.2f}, "
                       f"app-enrolled {r['app_enrolled']['far']:.2f}), FRR {r['frr']:.2f} %, EER {r['eer']:.2f} %")
+
+
+def summary(results: dict) -> None:
+    """One table over models: EER per condition on both lists (× the same model's clean), worst FAR at the op point."""
+    models = list(results)
+    lists = list(next(iter(results.values()))["lists"])
+    first = results[models[0]]["lists"]
+    print("\n| condition | " + " | ".join(f"{m} EER % ({', '.join(lists)})" for m in ["PoC"] + models)
+          + " | FAR at op % (range over lists, " + ", ".join(models) + ") |")
+    print("|---|" + "---|" * (len(models) + 2))
+    names = [(side, c) for side in ("probe", "reverse") for c in first[lists[0]][side]]
+    for side, cname in names:
+        label = cname if side == "probe" else f"enrol {cname}, probe clean"
+        poc = [first[lst][side][cname].get("poc") for lst in lists]
+        cells = [" / ".join(f"{p['eer']:.2f}" for p in poc) if all(poc) else "–"]
+        fars = []
+        for m in models:
+            rows = results[m]["lists"]
+            got = [rows[lst][side].get(cname, {}).get("product") for lst in lists]
+            if not all(got):
+                cells.append("–")
+                continue
+            clean = [rows[lst]["probe"]["clean"]["product"]["eer"] for lst in lists]
+            cells.append(" / ".join(f"{g['eer']:.2f}" for g in got)
+                         + f" (× {max(g['eer'] / max(c, 1e-9) for g, c in zip(got, clean)):.1f})"
+                         if min(clean) > 0 else " / ".join(f"{g['eer']:.2f}" for g in got))
+            fars.append(f"{min(g['far'] for g in got):.2f}–{max(g['far'] for g in got):.2f}")
+        print(f"| {label} | " + " | ".join(cells) + " | " + "; ".join(fars) + " |")
 
 
 def main() -> None:
@@ -229,7 +262,15 @@ def main() -> None:
     parser.add_argument("--poc-conditions", default=",".join(POC_CONDITIONS),
                         help="conditions that also get the PoC baseline (plain ECAPA cosine; '' for none)")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--summary", type=Path, nargs="+", metavar="JSON",
+                        help="print the table over models of earlier runs' --json files, and stop")
     args = parser.parse_args()
+    if args.summary:
+        merged: dict = {}
+        for path in args.summary:
+            merged.update(json.loads(path.read_text())["results"])
+        summary(merged)
+        return
     conditions = [BY_NAME[c] for c in args.conditions.split(",")]
     if conditions[0].name != "clean":
         conditions.insert(0, BY_NAME["clean"])
@@ -239,6 +280,7 @@ def main() -> None:
         results[model] = run_model(model, conditions, args.target_far, poc)
     print(f"\nmachine: {machine()}; operating point: target FAR {args.target_far:.2%}")
     print_tables(results)
+    summary(results)
     if args.json:
         args.json.write_text(json.dumps({"machine": machine(), "target_far": args.target_far, "results": results},
                                         indent=2))

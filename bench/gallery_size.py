@@ -32,7 +32,7 @@ import numpy as np
 from bench.common import KIT, TRIALS, machine
 from shared.core.settings import Settings
 from shared.embedding.embedder import get_embedder
-from shared.evaluation.embedcache import EmbeddingCache
+from shared.evaluation.embedcache import cache_for
 from shared.evaluation.trials import embed_all, read_trials
 from shared.scoring.calibration import threshold_for
 from shared.scoring.stats import (
@@ -97,7 +97,7 @@ def main() -> None:
     model_id = get_embedder(settings).info.id
     threshold = threshold_for(args.target_far)
     shipped = shipped_cohort(model_id)
-    cache = EmbeddingCache(settings, model_id)
+    cache = cache_for(settings)
     rng = np.random.default_rng(7)
     out = {}
     print(f"machine: {machine()}\nmodel {model_id}; target FAR {args.target_far:.2%}; {args.draws} draws per size\n")

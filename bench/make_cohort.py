@@ -23,7 +23,7 @@ import numpy as np
 from bench.common import KIT
 from shared.core.settings import Settings
 from shared.embedding.embedder import get_embedder
-from shared.evaluation.embedcache import EmbeddingCache
+from shared.evaluation.embedcache import cache_for
 from shared.scoring.stats import COHORT_DIR
 
 SOURCES = {"librispeech-single": "*.flac", "hyke-telephone": "*_1.flac"}
@@ -32,7 +32,7 @@ SOURCES = {"librispeech-single": "*.flac", "hyke-telephone": "*_1.flac"}
 def main() -> None:
     settings = Settings.from_env()
     info = get_embedder(settings).info
-    cache = EmbeddingCache(settings, info.id)
+    cache = cache_for(settings)
     keys, rows = [], []
     for corpus, pattern in SOURCES.items():
         for speaker in sorted(p for p in (KIT / corpus).iterdir() if p.is_dir()):
