@@ -80,6 +80,7 @@ in the gallery (or --from). Resumable: voiceprints already carried over are skip
 examples:
   voiceid reembed --to resemblyzer --dry-run
   voiceid reembed --to resemblyzer --delete-source
+  voiceid reembed --to campplus --dry-run      # CAM++: callers in noise or on phone lines (docs/accuracy.md)
 exit status 1 when any voiceprint could not be carried over (audio gone, changed or refused)."""
 
 

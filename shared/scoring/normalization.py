@@ -148,6 +148,12 @@ def shortlist(centred_probe: np.ndarray, centred_models: np.ndarray, size: int) 
     return sorted(np.argpartition(-near, size - 1)[:size].tolist())
 
 
+def impostor_pairs(keys: Sequence[str], max_speakers: int = MAX_PAIR_SPEAKERS) -> list[tuple[int, int]]:
+    """(claim, probe) rows of ``keys`` behind each score of :func:`impostor_scores`, in its order."""
+    pick = sorted(sorted(range(len(keys)), key=lambda i: _stable_rank(keys[i]))[:max_speakers])
+    return [(i, j) for j in pick for i in pick if i != j]
+
+
 def impostor_scores(keys: Sequence[str], models: np.ndarray, cohort: Cohort, top_n: int = COHORT_TOP_N,
                     drop: int = PROBE_DROP, max_speakers: int = MAX_PAIR_SPEAKERS) -> np.ndarray:
     """Normalised scores of every ordered pair of different enrolled speakers (known non-matches).
