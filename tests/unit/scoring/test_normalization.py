@@ -233,3 +233,17 @@ def test_identify_threshold_grows_with_the_gallery():
     assert identify_threshold(0.01, 1000) > identify_threshold(0.01, 45)
     per_comparison = 10 ** -identify_threshold(0.01, 45)
     assert 1 - (1 - per_comparison) ** 45 == pytest.approx(0.01)  # an unknown caller clears it for anyone at 1 %
+
+
+def test_impostor_pairs_name_the_speakers_behind_each_impostor_score():
+    from shared.scoring.normalization import impostor_pairs, impostor_scores
+
+    rng = np.random.default_rng(7)
+    models = l2(rng.standard_normal((8, 32)))
+    models[5] = models[2]  # one voice enrolled under two names: the pair that must score highest
+    keys = [f"s{i}" for i in range(8)]
+    cohort = Cohort.from_models(keys, models)
+    scores, pairs = impostor_scores(keys, models, cohort), impostor_pairs(keys)
+    assert len(pairs) == len(scores) == 8 * 7 and all(i != j for i, j in pairs)
+    assert {pairs[int(k)] for k in np.argsort(-scores)[:2]} == {(2, 5), (5, 2)}
+    assert len(impostor_pairs(keys, max_speakers=4)) == 4 * 3
