@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import subprocess
 import threading
 import time
 
@@ -12,13 +13,14 @@ from tests.helpers import clips, voiceid
 def test_watch_prints_each_new_result_as_it_appears(azurite, client, enrolled):
     proc = voiceid(azurite, "watch", "--prefix", "identify/", "--last", "0", "--interval", "0.3", wait=False)
     lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
-    reader.start()
+    errors: list[str] = []  # drained as well: a full stderr pipe would block the process and its Ctrl-C exit
+    for stream, into in ((proc.stdout, lines), (proc.stderr, errors)):
+        threading.Thread(target=lambda s=stream, out=into: out.extend(iter(s.readline, "")), daemon=True).start()
     try:
         deadline = time.time() + 60
         while len(lines) < 2 and time.time() < deadline:
             time.sleep(0.1)
-        assert lines[0].split() == ["time", "kind", "status", "decision", "speaker", "score", "file"]
+        assert lines and lines[0].split() == ["time", "kind", "status", "decision", "speaker", "score", "file"], errors
         assert len(lines) == 2, "--last 0 shows no past result"
         doc = client.identify(clips("2033")[-1])
         verdict = client.verify(clips("1998")[-1], "1998")
@@ -35,5 +37,9 @@ def test_watch_prints_each_new_result_as_it_appears(azurite, client, enrolled):
             assert line[header.index("decision") - 2:header.index("decision")] == "  "
     finally:
         proc.send_signal(signal.SIGINT)
-        code = proc.wait(30)
-    assert code == 130, proc.stderr.read()
+        try:
+            code = proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise AssertionError(f"watch did not stop within 30 s of Ctrl-C; stderr: {''.join(errors)[-2000:]}")
+    assert code == 130, "".join(errors)
