@@ -171,6 +171,14 @@ def racing_storage(races: dict[tuple[str, str], int], clock=None):
     return storage
 
 
+def _default_sigint() -> None:
+    """In a child before exec: a job started in the background by a non-interactive shell inherits SIGINT ignored,
+    and Python then never raises KeyboardInterrupt, so the CLI would not stop on the tests' Ctrl-C."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def voiceid(storage, *args: str, wait: bool = True, timeout: float = 600, **env: str):
     """Run the ``voiceid`` CLI (``python -m shared.cli``) against ``storage`` (an Azurite or a connection string;
     None for commands that need no storage, such as ``eval``).
@@ -184,9 +192,9 @@ def voiceid(storage, *args: str, wait: bool = True, timeout: float = 600, **env:
     if storage is not None:
         full["AzureWebJobsStorage"] = storage if isinstance(storage, str) else storage.connection_string
     cmd = [sys.executable, "-m", "shared.cli", *args]
-    if not wait:
+    if not wait:  # tests Ctrl-C it: SIGINT back to its default, as a suite run in the background ignores it
         return subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+                                text=True, preexec_fn=_default_sigint)
     return subprocess.run(cmd, cwd=PROJECT_ROOT, env=full, capture_output=True, text=True, timeout=timeout)
 
 
