@@ -1,83 +1,123 @@
-"""Would calibrating each channel pair on its own fix the mixed-channel gallery? Measured offline.
+"""How many speakers of each band a channel-aware fit needs: the mixed gallery at every size, measured.
 
 bench.channels shows that in a gallery enrolled half over a phone line (AMR-NB 12.2) and half in
-the app, one normal fit of all impostor pairs is right for neither kind of pair: impostors on the
-enrolment's channel get in at 2.5-4x the target, those on the other channel almost never, and
-CAM++'s FRR rises to 12-17 %. This fits the calibration separately to same-channel and
-cross-channel impostor pairs of the gallery and scores every trial with the fit of its pair class,
-with the channels *known* (the product would detect them; not built yet). Same gallery, same
-trials, same AS-norm scores: only the calibration differs.
+the app, one normal fit of all impostor pairs is right for neither kind of pair. The product now
+fits each pair class of bands on its own once both bands have ``MIN_BAND_SPEAKERS`` speakers
+(:mod:`shared.scoring.bands`). This measures that rule with the product's own path: every file's
+band is *detected* by the pipeline's front end (the detection is scored too), the statistics are
+built by ``shared.scoring.stats.build``, and the trials are scored by ``score_trials``.
 
-    .venv/bin/python -m bench.channel_calibration [--models ecapa,campplus]
+For each gallery size N, ``--draws`` random sets of N readers of ``librispeech-single`` (half of them
+enrolled over the phone, the other half in the app) are scored with every probe in both
+channels, once per threshold ``min_band_speakers`` (``pooled``: never fit a class, as before).
+False accepts and trials are summed over the draws, so each cell is one rate over all of them.
 
-Needs the embeddings bench.channels cached (its amr-nb-12k2 files).
+    .venv/bin/python -m bench.channel_calibration [--models ecapa,campplus] [--sizes 10,20,30,40,60]
+
+Needs the embeddings bench.channels caches (its ``amr-nb-12k2`` files); builds any that are missing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import random
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
-from bench.channels import BUILT, MIXED_PHONE
-from bench.common import KIT, TRIALS, machine
+from bench.channels import LISTS, MIXED_PHONE, Conditioned
+from bench.common import TRIALS, machine
 from shared.core.settings import Settings
+from shared.embedding.embedder import get_embedder
 from shared.evaluation.conditions import BY_NAME
 from shared.evaluation.embedcache import cache_for
-from shared.evaluation.trials import enrol_models, read_trials
-from shared.scoring.calibration import Calibration, threshold_for
-from shared.scoring.normalization import impostor_pairs, impostor_scores, score
-from shared.scoring.stats import build
+from shared.evaluation.trials import Trial, read_trials, score_trials
+from shared.scoring.calibration import threshold_for
+
+RULES = {"pooled": 10**9, "always": 1, "5": 5, "10": 10, "15": 15, "20": 20, "30": 30}
 
 
-def run(model: str, name: str, threshold: float) -> None:
-    settings = replace(Settings.from_env(), model=model, model_source="")
-    cache = cache_for(settings)
-    phone_suffix = BY_NAME[MIXED_PHONE].suffix
+def speaker(path: str) -> str:
+    return path.split("/")[1]
 
-    def emb(rel: str, phone: bool) -> np.ndarray:
-        return cache.get((BUILT / MIXED_PHONE / rel).with_suffix(phone_suffix) if phone else KIT / rel)
 
+def counts(scores: np.ndarray, labels: np.ndarray, same: np.ndarray, threshold: float) -> np.ndarray:
+    """False accepts and non-targets against same- and other-channel enrolments, false rejects and targets."""
+    acc = scores >= threshold
+    return np.array([(acc & ~labels & same).sum(), (~labels & same).sum(), (acc & ~labels & ~same).sum(),
+                     (~labels & ~same).sum(), (~acc & labels).sum(), labels.sum()], np.int64)
+
+
+def run(model: str, name: str, sizes: list[int], draws: int, threshold: float) -> dict:
+    env = Settings.from_env()
+    settings = replace(env, model=model, model_source=env.model_source if model == env.model else "")
+    model_id = get_embedder(settings).info.id
+    files = Conditioned(cache_for(settings))
     trials = read_trials(TRIALS / f"{name}.txt")
-    speakers = sorted({t.enrol for t in trials})
-    by_phone = {g for i, g in enumerate(speakers) if i % 2 == 0}
-    files = {f: emb(f, g in by_phone) for g in speakers for f in g}
-    keys, models = enrol_models([t.enrol for t in trials], files)
-    stats = build(keys, models, cache.model_id)
-    phone = np.array([tuple(k.split(",")) in by_phone for k in keys])
-    pair_class = np.array([phone[i] == phone[j] for i, j in impostor_pairs(keys)])
-    impostors = impostor_scores(keys, models, stats.cohort)
-    fits = {True: Calibration.fit(impostors[pair_class], "gallery"),
-            False: Calibration.fit(impostors[~pair_class], "gallery")}
-    index = {k: i for i, k in enumerate(keys)}
-    for caller_phone in (False, True):
-        rows = []
-        for t in trials:
-            j = index[",".join(t.enrol)]
-            snorm = score(emb(t.test, caller_phone).vector, [keys[j]], models[[j]], stats.cohort)[0].snorm
-            same = phone[j] == caller_phone
-            rows.append((t.label == 1, same, stats.calibration.evidence(snorm), fits[same].evidence(snorm)))
-        target, same, pooled, aware = (np.array(c) for c in zip(*rows))
-        for label, s in (("one fit (today)", pooled), ("a fit per channel pair", aware)):
-            fa_same = 100 * np.mean(s[~target & same] >= threshold)
-            fa_cross = 100 * np.mean(s[~target & ~same] >= threshold)
-            frr = 100 * np.mean(s[target] < threshold)
-            print(f"| {cache.model_id.split('@')[0]} | {name} | {'phone' if caller_phone else 'app'} | {label} | "
-                  f"{fa_same:.2f} | {fa_cross:.2f} | {frr:.2f} |")
+    paths = sorted({f for t in trials for f in (*t.enrol, t.test)})
+    clean = {f: files.get(f, BY_NAME["clean"], LISTS[name]) for f in paths}
+    phone = {f: files.get(f, BY_NAME[MIXED_PHONE], LISTS[name]) for f in paths}
+    detection = {"clean_wide": float(np.mean([e.band == "wide" for e in clean.values()])),
+                 "phone_narrow": float(np.mean([e.band == "narrow" for e in phone.values()]))}
+    readers = sorted({speaker(t.test) for t in trials})
+    out: dict = {"detection": detection, "sizes": {}}
+    for n in [s for s in sizes if s <= len(readers)]:
+        totals = {rule: {"app": np.zeros(6, np.int64), "phone": np.zeros(6, np.int64)} for rule in RULES}
+        for d in range(draws if n < len(readers) else 1):
+            chosen = set(random.Random(f"{name}|{n}|{d}").sample(readers, n))
+            subset = [t for t in trials if speaker(t.test) in chosen and speaker(t.enrol[0]) in chosen]
+            by_phone = {s for i, s in enumerate(sorted(chosen)) if i % 2 == 0}
+            enrol = {f: (phone if speaker(f) in by_phone else clean)[f] for t in subset for f in t.enrol}
+            same_as = {"app": np.array([speaker(t.enrol[0]) not in by_phone for t in subset]),
+                       "phone": np.array([speaker(t.enrol[0]) in by_phone for t in subset])}
+            for caller, source in (("app", clean), ("phone", phone)):
+                emb = {**{t.test: source[t.test] for t in subset}, **enrol}
+                for rule, minimum in RULES.items():
+                    r = score_trials(subset, emb, settings, model_id, threshold, min_band_speakers=minimum)
+                    totals[rule][caller] += counts(r.scores, r.labels, same_as[caller], threshold)
+        out["sizes"][n] = {rule: {c: v.tolist() for c, v in by.items()} for rule, by in totals.items()}
+    return out
+
+
+def pct(a: int, b: int) -> str:
+    return f"{100 * a / b:.2f}" if b else "-"
+
+
+def print_table(model: str, name: str, result: dict) -> None:
+    det = result["detection"]
+    print(f"\n{model}, {name}: bands detected: clean classed wide {100 * det['clean_wide']:.1f} %, "
+          f"{MIXED_PHONE} classed narrow {100 * det['phone_narrow']:.1f} %")
+    print("| readers | min speakers per band | app callers: FAR same / other channel, FRR % | "
+          "phone callers: FAR same / other, FRR % |")
+    print("|---|---|---|---|")
+    for n, by_rule in result["sizes"].items():
+        for rule, by in by_rule.items():
+            cells = [f"{pct(v[0], v[1])} / {pct(v[2], v[3])}, {pct(v[4], v[5])}" for v in (by["app"], by["phone"])]
+            print(f"| {n} | {rule} | {cells[0]} | {cells[1]} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default="ecapa,campplus")
+    parser.add_argument("--lists", default="librispeech-single")
+    parser.add_argument("--sizes", default="10,20,30,40,60", help="gallery sizes (readers) to draw")
+    parser.add_argument("--draws", type=int, default=10, help="random galleries per size below the full list")
     parser.add_argument("--target-far", type=float, default=0.01)
+    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    print(f"machine: {machine()}; target FAR {args.target_far:.2%}\n")
-    print("| model | list | callers | calibration | FAR vs same-channel enrolments % | FAR vs other-channel % | FRR % |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"machine: {machine()}; target FAR {args.target_far:.2%}")
+    results: dict = {}
     for model in args.models.split(","):
-        for name in ("librispeech-single", "librispeech-multi"):
-            run(model, name, threshold_for(args.target_far))
+        for name in args.lists.split(","):
+            got = run(model, name, [int(s) for s in args.sizes.split(",")], args.draws,
+                      threshold_for(args.target_far))
+            results[f"{model}/{name}"] = got
+            print_table(model, name, got)
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "target_far": args.target_far, "results": results},
+                                        indent=2))
 
 
 if __name__ == "__main__":

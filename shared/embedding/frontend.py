@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from shared.audio import decode as audio
+from shared.audio.bandwidth import band_of, high_band_db
 from shared.audio.quality import clipping_ratio, snr_db
 from shared.audio.vad import detect_speech
 from shared.core.errors import PermanentError
@@ -54,13 +55,16 @@ def _ms(start: float) -> float:
 
 
 def audio_report(clip: audio.Audio, net_speech_s: float, mask: np.ndarray, settings: Settings) -> dict:
-    """The ``audio`` object of a result: what came in, how much speech, how clean."""
+    """The ``audio`` object of a result: what came in, how much speech, how clean, which band (phone or app)."""
+    high = high_band_db(clip.samples, mask)
     return {
         "duration_s": round(clip.duration_s, 3),
         "net_speech_s": round(net_speech_s, 3),
         "clipping_ratio": round(clipping_ratio(clip.samples), 5),
         "snr_db": snr_db(clip.samples, mask),
         "channel": settings.channel,
+        "band": band_of(high, clip.source.sample_rate),
+        "high_band_db": None if high is None else round(high, 1),
         "input": clip.source.public(),
     }
 

@@ -30,6 +30,7 @@ class FileEmbedding:
     net_speech_s: float
     duration_s: float
     error: str | None = None  # a front-end error code (e.g. ``audio.undecodable``): no vector at all
+    band: str = ""  # "narrow" or "wide", as the pipeline classes the file (shared.audio.bandwidth)
 
     def gate(self, min_speech_s: float) -> str | None:
         """The error code the pipeline would give this file as input, or None when it would be accepted."""
@@ -82,6 +83,8 @@ class EmbeddingCache:
         if meta_path.is_file():
             self.hits += 1
             meta = json.loads(meta_path.read_text())
+            if "band" not in meta and self.front_end == "product":  # cached before bands were kept: measure it now
+                meta = self._with_band(meta, data, meta_path)
             vector = np.load(vec_path, allow_pickle=False) if vec_path.is_file() else None
             return FileEmbedding(vector=vector, **meta)
         self.misses += 1
@@ -90,8 +93,18 @@ class EmbeddingCache:
         if got.vector is not None:
             np.save(vec_path, got.vector, allow_pickle=False)
         meta_path.write_text(json.dumps({"net_speech_s": got.net_speech_s, "duration_s": got.duration_s,
-                                         "error": got.error}))
+                                         "error": got.error, "band": got.band}))
         return got
+
+    def _with_band(self, meta: dict, data: bytes, meta_path: Path) -> dict:
+        """An older cache entry with the file's band added (decode and VAD only, no embedding)."""
+        try:
+            band = prepare(data, self.settings).audio["band"]
+        except PermanentError:
+            band = ""
+        meta = {**meta, "band": band}
+        meta_path.write_text(json.dumps(meta))
+        return meta
 
     def _compute(self, data: bytes) -> FileEmbedding:
         if self.front_end == "poc":
@@ -104,7 +117,7 @@ class EmbeddingCache:
             return FileEmbedding(vector=None, net_speech_s=0.0, duration_s=0.0, error=err.code)
         emb = embed_prepared(prep, self.settings)
         return FileEmbedding(vector=emb.vector, net_speech_s=prep.net_speech_s,
-                             duration_s=prep.audio["duration_s"])
+                             duration_s=prep.audio["duration_s"], band=prep.audio["band"])
 
 
 def fused(parts: list[FileEmbedding]) -> FileEmbedding:
@@ -114,9 +127,9 @@ def fused(parts: list[FileEmbedding]) -> FileEmbedding:
     first = parts[0]
     if any(p.vector is None for p in parts):
         return FileEmbedding(vector=None, net_speech_s=first.net_speech_s, duration_s=first.duration_s,
-                             error=next((p.error for p in parts if p.error), first.error))
+                             error=next((p.error for p in parts if p.error), first.error), band=first.band)
     return FileEmbedding(vector=join([p.vector for p in parts]), net_speech_s=first.net_speech_s,
-                         duration_s=first.duration_s, error=first.error)
+                         duration_s=first.duration_s, error=first.error, band=first.band)
 
 
 def cache_for(settings: Settings) -> EmbeddingCache:

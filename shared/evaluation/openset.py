@@ -14,7 +14,7 @@ import numpy as np
 from shared.core.errors import PermanentError
 from shared.evaluation import metrics as evaluation
 from shared.evaluation.embedcache import FileEmbedding
-from shared.evaluation.trials import enrol_models, vector_of
+from shared.evaluation.trials import enrol_bands, enrol_models, vector_of
 from shared.scoring.calibration import identify_threshold
 from shared.scoring.stats import Params, build
 
@@ -39,11 +39,13 @@ def score_openset(gallery: dict[str, list[str]], probes: list[tuple[str, str | N
     names = sorted(gallery)
     keys, models = enrol_models((tuple(gallery[n]) for n in names), emb)
     by_key = {",".join(gallery[n]): n for n in names}
-    stats = build(keys, models, model_id, params=params)
+    bands = enrol_bands(keys, emb)
+    stats = build(keys, models, model_id, params=params, bands=bands)
     dim = models.shape[1]
     best, correct, known, rows = [], [], [], []
     for path, speaker in probes:
-        ranked = sorted(stats.score(vector_of(emb[path], dim), keys, models), key=lambda s: -s.score)
+        ranked = sorted(stats.score(vector_of(emb[path], dim), keys, models, emb[path].band, bands),
+                        key=lambda s: -s.score)
         top = by_key[ranked[0].key]
         best.append(ranked[0].score)
         correct.append(top == speaker)

@@ -20,6 +20,7 @@ from shared.core.errors import PermanentError
 from shared.core.settings import Settings
 from shared.evaluation import metrics as evaluation
 from shared.evaluation.embedcache import EmbeddingCache, FileEmbedding
+from shared.scoring.bands import speaker_bands
 from shared.scoring.normalization import speaker_models
 from shared.scoring.stats import GalleryStats, Params, build
 
@@ -86,16 +87,25 @@ class TrialScores:
     stats: GalleryStats
 
 
+def enrol_bands(keys: list[str], emb: dict[str, FileEmbedding]) -> list[str]:
+    """Each enrol group's band, as the gallery classes a speaker (:func:`shared.scoring.bands.speaker_bands`)."""
+    of = speaker_bands((k, emb[f].band, emb[f].net_speech_s) for k in keys for f in k.split(","))
+    return [of[k] for k in keys]
+
+
 def score_trials(trials: list[Trial], emb: dict[str, FileEmbedding], settings: Settings, model_id: str,
-                 threshold: float, params: Params = Params()) -> TrialScores:
+                 threshold: float, params: Params = Params(), min_band_speakers: int | None = None) -> TrialScores:
+    """Every trial scored as the product would: the enrol side is the gallery, bands included."""
     keys, models = enrol_models((t.enrol for t in trials), emb)
-    stats = build(keys, models, model_id, params=params)
+    bands = enrol_bands(keys, emb)
+    stats = build(keys, models, model_id, params=params, bands=bands, min_band_speakers=min_band_speakers)
     index = {k: i for i, k in enumerate(keys)}
     dim = models.shape[1]
     scores, cosine, failed = [], [], []
     for t in trials:
         key = ",".join(t.enrol)
-        got = stats.score(vector_of(emb[t.test], dim), [key], models[[index[key]]])[0]
+        j = index[key]
+        got = stats.score(vector_of(emb[t.test], dim), [key], models[[j]], emb[t.test].band, [bands[j]])[0]
         scores.append(got.score)
         cosine.append(got.cosine)
         failed.append(emb[t.test].gate(settings.min_speech_identify_s) is not None

@@ -55,8 +55,14 @@ class PreparedShard:
         """The same shard centred with new statistics (no download); its lookups carry over."""
         fresh = PreparedShard(shard=self.shard, keys=self.keys, models=self.models,
                               centred=stats.cohort.center(self.models), stats_etag=stats_etag)
-        fresh.__dict__.update({k: v for k, v in self.__dict__.items() if k in ("index", "names", "rows")})
+        fresh.__dict__.update({k: v for k, v in self.__dict__.items() if k in ("index", "names", "rows", "bands")})
         return fresh
+
+    @cached_property
+    def bands(self) -> tuple[str, ...]:
+        """Each speaker's band, aligned with ``keys`` (``""``: enrolled before bands were kept)."""
+        of = self.shard.speaker_bands()
+        return tuple(of.get(k, "") for k in self.keys)
 
     @cached_property
     def index(self) -> dict[str, int]:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from shared.scoring.bands import speaker_bands
+
 
 def shard_of(key: str, shard_count: int) -> int:
     """The shard of a speaker key; stable across processes and Python versions."""
@@ -27,7 +29,8 @@ def voiceprint_id(container: str, blob: str) -> str:
     return hashlib.sha256(f"{container}/{blob}".encode()).hexdigest()[:20]
 
 
-INDEX_FIELDS = ("voiceprint_id", "key", "speaker", "blob", "etag", "sha256", "duration_s", "net_speech_s", "created_at")
+INDEX_FIELDS = ("voiceprint_id", "key", "speaker", "blob", "etag", "sha256", "duration_s", "net_speech_s", "created_at",
+                "band")
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class Voiceprint:
     duration_s: float = 0.0
     net_speech_s: float = 0.0
     created_at: str = ""
+    band: str = ""  # "narrow" or "wide" (shared.audio.bandwidth); "" for voiceprints enrolled before bands were kept
 
     def index_entry(self) -> dict:
         return {k: getattr(self, k) for k in INDEX_FIELDS}
@@ -65,6 +69,10 @@ class Shard:
     @property
     def keys(self) -> list[str]:
         return [e["key"] for e in self.entries]
+
+    def speaker_bands(self) -> dict[str, str]:
+        """Each speaker's band, from their voiceprints (:func:`shared.scoring.bands.speaker_bands`)."""
+        return speaker_bands((e["key"], e.get("band", ""), e.get("net_speech_s", 0.0)) for e in self.entries)
 
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()

@@ -164,15 +164,18 @@ class Gallery:
         """Rebuild the statistics from every voiceprint of this model (``shards``: as read already)."""
         shards = self.load_all() if shards is None else shards
         keys, models = models_of(shards, self.model.dim)
-        return self.store_stats(keys, models, voiceprints=len({e["voiceprint_id"] for s in shards for e in s.entries}))
+        bands = {k: b for s in shards for k, b in s.speaker_bands().items()}
+        return self.store_stats(keys, models, voiceprints=len({e["voiceprint_id"] for s in shards for e in s.entries}),
+                                bands=[bands.get(k, "") for k in keys])
 
-    def store_stats(self, keys: list[str], models: np.ndarray, voiceprints: int) -> GalleryStats:
-        """Build and store the statistics from one model per enrolled speaker.
+    def store_stats(self, keys: list[str], models: np.ndarray, voiceprints: int,
+                    bands: list[str] | None = None) -> GalleryStats:
+        """Build and store the statistics from one model per enrolled speaker (``bands``: each one's band).
 
         Two enrolments refreshing together both write; the later wins and the next
         refresh includes both.
         """
-        stats = build(keys, models, self.model.id, voiceprints=voiceprints)
+        stats = build(keys, models, self.model.id, voiceprints=voiceprints, bands=bands)
         self.write_sealed(self.stats_blob(), stats.to_bytes())
         return stats
 

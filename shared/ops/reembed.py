@@ -80,7 +80,7 @@ def reembed_one(storage: Storage, entry: dict, settings: Settings) -> Voiceprint
     if entry.get("sha256") and hashlib.sha256(data).hexdigest() != entry["sha256"]:
         raise PermanentError(entry["blob"], code="reembed.changed")
     emb = embed_prepared(prepare(data, settings), settings)
-    return Voiceprint.from_entry(entry, emb.vector, net_speech_s=emb.audio["net_speech_s"])
+    return Voiceprint.from_entry(entry, emb.vector, net_speech_s=emb.audio["net_speech_s"], band=emb.audio["band"])
 
 
 def reembed(storage: Storage, settings: Settings, source: str | None = None, *, delete_source: bool = False,

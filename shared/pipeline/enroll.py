@@ -43,7 +43,7 @@ def refresh_if_due(gallery: Gallery, stats: GalleryStats, shards: list[PreparedS
     if refresh_due(stats, speakers, voiceprints, settings.stats_refresh_s):
         keys = [k for p in shards for k in p.keys]
         models = np.vstack([p.models for p in shards]) if shards else np.zeros((0, gallery.model.dim), np.float32)
-        gallery.store_stats(keys, models, voiceprints)
+        gallery.store_stats(keys, models, voiceprints, bands=[b for p in shards for b in p.bands])
     else:
         log.info("statistics of %s kept: built from %d voiceprints, the gallery has %d", gallery.model.id,
                  stats.voiceprints, voiceprints)
@@ -89,11 +89,11 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
             voiceprint_id=voiceprint_id(contract.ENROLL, inp.blob), key=speaker_key(target.speaker),
             speaker=target.speaker, embedding=emb.vector, blob=f"{contract.ENROLL}/{inp.blob}",
             etag=inp.etag, sha256=inp.sha256, duration_s=emb.audio["duration_s"],
-            net_speech_s=emb.audio["net_speech_s"], created_at=results.now_iso(),
+            net_speech_s=emb.audio["net_speech_s"], created_at=results.now_iso(), band=emb.audio["band"],
         )
         gallery = Gallery(storage, emb.model, settings.shard_count, keyring(settings.voiceprint_keys))
         stats, shards = held_gallery(gallery, settings)
-        checked = integrity.check(vp.embedding, vp.key, shards, stats, settings.target_far)
+        checked = integrity.check(vp.embedding, vp.key, shards, stats, settings.target_far, vp.band)
         if checked["status"] == "mismatch" and settings.enroll_mismatch == "reject":
             raise PermanentError(
                 f"this file does not sound like the voiceprints already enrolled for {target.speaker!r} "

@@ -26,22 +26,26 @@ DUPLICATE_FAR = 1e-4
 NEAREST = 20  # speakers per shard scored in full: a duplicate scores far above the rest
 
 
-def _scored(vector: np.ndarray, key: str, shard: ScorableShard, stats: GalleryStats) -> list[Scored]:
+def _scored(vector: np.ndarray, key: str, shard: ScorableShard, stats: GalleryStats, band: str) -> list[Scored]:
     """Calibrated scores of the shard's nearest speakers and of ``key`` (when it is in this shard)."""
     rows = set(shortlist(stats.cohort.center(vector), shard.centred, NEAREST))
     if key in shard.index:
         rows.add(shard.index[key])
     rows = sorted(rows)
-    return stats.score(vector, [shard.keys[i] for i in rows], shard.models[rows])
+    return stats.score(vector, [shard.keys[i] for i in rows], shard.models[rows], band, [shard.bands[i] for i in rows])
 
 
-def check(vector: np.ndarray, key: str, shards: list[ScorableShard], stats: GalleryStats, target_far: float) -> dict:
+def check(vector: np.ndarray, key: str, shards: list[ScorableShard], stats: GalleryStats, target_far: float,
+          band: str = "") -> dict:
     """The ``integrity`` object of an enroll result (computed before the new voiceprint is stored).
+
+    ``band`` is the new file's (:mod:`shared.audio.bandwidth`): each speaker is scored with the fit of
+    the pair of bands, as a verification would be.
 
     Like a 1:N search, only each shard's nearest speakers are scored in full, so the
     check costs milliseconds in a gallery of any size.
     """
-    scored = {s.key: s for shard in shards for s in _scored(vector, key, shard, stats)}
+    scored = {s.key: s for shard in shards for s in _scored(vector, key, shard, stats, band)}
     names = {k: n for shard in shards for k, n in shard.names.items() if k in scored}
     own = scored.pop(key, None)
     if own is None:

@@ -38,6 +38,7 @@ PROBE_DROP = 1  # best probe-side cohort matches left out (see module docstring)
 MIN_COHORT_STD = 0.05  # a cohort of a few speakers can agree by chance; its spread is never taken as tighter
 MAX_COHORT = 500  # speaker models kept in the stored cohort
 MAX_PAIR_SPEAKERS = 200  # speakers sampled for the impostor estimate (n * (n - 1) ordered pairs)
+MIN_PER_GROUP = 50  # of a large gallery's sample, at least this many speakers of every band
 
 
 def l2(x: np.ndarray) -> np.ndarray:
@@ -148,22 +149,42 @@ def shortlist(centred_probe: np.ndarray, centred_models: np.ndarray, size: int) 
     return sorted(np.argpartition(-near, size - 1)[:size].tolist())
 
 
-def impostor_pairs(keys: Sequence[str], max_speakers: int = MAX_PAIR_SPEAKERS) -> list[tuple[int, int]]:
+def pair_sample(keys: Sequence[str], max_speakers: int = MAX_PAIR_SPEAKERS,
+                groups: Sequence[str] | None = None) -> list[int]:
+    """The rows of ``keys`` whose pairs estimate the impostor scores: all of a small gallery, else a stable sample.
+
+    With ``groups`` (a band per row, ``""`` unknown) every group keeps at least
+    :data:`MIN_PER_GROUP` of its speakers in the sample, so a channel that is a small share of a
+    large gallery still has pairs of its own to fit (:mod:`shared.scoring.bands`).
+    """
+    order = sorted(range(len(keys)), key=lambda i: _stable_rank(keys[i]))
+    if groups is None or len(keys) <= max_speakers:
+        return sorted(order[:max_speakers])
+    chosen: list[int] = []
+    for group in sorted(set(groups) - {""}):
+        chosen += [i for i in order if groups[i] == group][:MIN_PER_GROUP]
+    taken = set(chosen)
+    rest = [i for i in order if i not in taken]
+    return sorted(chosen + rest[:max(max_speakers - len(chosen), 0)])
+
+
+def impostor_pairs(keys: Sequence[str], max_speakers: int = MAX_PAIR_SPEAKERS,
+                   groups: Sequence[str] | None = None) -> list[tuple[int, int]]:
     """(claim, probe) rows of ``keys`` behind each score of :func:`impostor_scores`, in its order."""
-    pick = sorted(sorted(range(len(keys)), key=lambda i: _stable_rank(keys[i]))[:max_speakers])
+    pick = pair_sample(keys, max_speakers, groups)
     return [(i, j) for j in pick for i in pick if i != j]
 
 
 def impostor_scores(keys: Sequence[str], models: np.ndarray, cohort: Cohort, top_n: int = COHORT_TOP_N,
-                    drop: int = PROBE_DROP, max_speakers: int = MAX_PAIR_SPEAKERS) -> np.ndarray:
+                    drop: int = PROBE_DROP, max_speakers: int = MAX_PAIR_SPEAKERS,
+                    groups: Sequence[str] | None = None) -> np.ndarray:
     """Normalised scores of every ordered pair of different enrolled speakers (known non-matches).
 
     Speaker ``j``'s model plays a probe claiming speaker ``i``; both are left out of the
     cohort on both sides, as for a caller who is not enrolled. Large galleries are
-    sampled to ``max_speakers`` speakers (a stable choice by key).
+    sampled to ``max_speakers`` speakers (a stable choice by key, :func:`pair_sample`).
     """
-    pick = sorted(range(len(keys)), key=lambda i: _stable_rank(keys[i]))[:max_speakers]
-    pick.sort()
+    pick = pair_sample(keys, max_speakers, groups)
     keys = [keys[i] for i in pick]
     centred = cohort.center(models[pick])
     cross = centred @ cohort.models.T  # (n, C)

@@ -47,15 +47,23 @@ class ScorableShard(Protocol):
     @property
     def matrix(self) -> np.ndarray: ...  # the voiceprints, one row per entry
 
+    @property
+    def bands(self) -> Sequence[str]: ...  # each speaker's band, aligned with ``keys``
+
 
 def full_scores(probe: np.ndarray, prepared: ScorableShard, keys: list[str], models: np.ndarray,
-                stats: GalleryStats, aggregation: str) -> list[Scored]:
-    """Stage 2: calibrated scores of the shortlisted speakers (``max``: their best single voiceprint)."""
+                stats: GalleryStats, aggregation: str, probe_band: str = "") -> list[Scored]:
+    """Stage 2: calibrated scores of the shortlisted speakers (``max``: their best single voiceprint).
+
+    Each score is calibrated with the fit of (the probe's band, the speaker's band) where the
+    gallery has one (:mod:`shared.scoring.bands`); ``max`` uses each voiceprint's own band.
+    """
     if aggregation == "mean":
-        return stats.score(probe, keys, models)
+        return stats.score(probe, keys, models, probe_band, [prepared.bands[prepared.index[k]] for k in keys])
     rows = [i for k in keys for i in prepared.rows[k]]
     best: dict[str, Scored] = {}
-    for s in stats.score(probe, [prepared.entries[i]["key"] for i in rows], prepared.matrix[rows]):
+    for s in stats.score(probe, [prepared.entries[i]["key"] for i in rows], prepared.matrix[rows], probe_band,
+                         [prepared.entries[i].get("band", "") for i in rows]):
         if s.key not in best or s.score > best[s.key].score:
             best[s.key] = s
     return list(best.values())
@@ -71,9 +79,10 @@ def score_shard(job: MatchJob, probe: np.ndarray, prepared: ScorableShard, stats
     else:
         keep = shortlist(stats.cohort.center(probe), prepared.centred, max(SHORTLIST_MIN, 4 * settings.top_k))
     keys, models = [prepared.keys[i] for i in keep], prepared.models[keep]
-    scored = full_scores(probe, prepared, keys, models, stats, settings.score_aggregation)
+    band = job.audio.get("band", "")
+    scored = full_scores(probe, prepared, keys, models, stats, settings.score_aggregation, band)
     ranked = top_k((Candidate(speaker=prepared.names[s.key], score=s.score, key=s.key, cosine=s.cosine)
                     for s in scored), settings.top_k)
     return ShardPartial(request_id=job.request_id, shard=job.shard, candidates=tuple(ranked),
                         scored=len(prepared.entries), match_ms=round((time.perf_counter() - t0) * 1000, 2),
-                        calibration=stats.summary())
+                        calibration=stats.summary(band))

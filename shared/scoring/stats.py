@@ -26,6 +26,7 @@ from __future__ import annotations
 import io
 import json
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,11 +34,13 @@ from pathlib import Path
 import numpy as np
 
 from shared.core.models import model_parts
+from shared.scoring.bands import UNKNOWN, fit_pair_classes, pair_class
 from shared.scoring.calibration import Calibration
 from shared.scoring.normalization import (
     COHORT_TOP_N,
     PROBE_DROP,
     Cohort,
+    impostor_pairs,
     impostor_scores,
     score,
 )
@@ -57,6 +60,7 @@ class Scored:
     cosine: float
     snorm: float
     score: float  # calibrated: -log10(estimated false-accept rate)
+    fit: str = ""  # the pair class whose calibration scored it ("": the pooled fit)
 
 
 @dataclass(frozen=True)
@@ -77,28 +81,51 @@ class GalleryStats:
     margin: float = 0.0  # subtracted from every score while the gallery is too small (cold start)
     voiceprints: int = 0  # enrolled voiceprints the statistics were built from (0: not recorded)
     built_at: float = 0.0  # when (Unix time)
+    band_fits: dict[str, Calibration] = field(default_factory=dict)  # pair class -> its own fit (shared.scoring.bands)
+    band_speakers: dict[str, int] = field(default_factory=dict)  # enrolled speakers per band
 
     @property
     def cold_start(self) -> bool:
         return self.speakers < TRUSTED_FROM
 
-    def score(self, probe: np.ndarray, keys: Sequence[str], models: np.ndarray) -> list[Scored]:
-        """Calibrated scores of ``probe`` against speaker models (rows of ``models``, aligned with ``keys``)."""
-        return [Scored(key=n.key, cosine=n.cosine, snorm=n.snorm,
-                       score=self.calibration.evidence(n.snorm) - self.margin)
-                for n in score(probe, keys, models, self.cohort, self.params.top_n, self.params.drop)]
+    def calibration_for(self, probe_band: str, enrol_band: str) -> tuple[Calibration, str]:
+        """The fit that scores a probe of ``probe_band`` against a speaker of ``enrol_band``, and its class."""
+        cls = pair_class(probe_band, enrol_band)
+        fit = self.band_fits.get(cls)
+        return (self.calibration, UNKNOWN) if fit is None else (fit, cls)
 
-    def summary(self) -> dict:
-        """What a result says about the statistics it was scored with."""
-        return {"speakers": self.speakers, "cohort": len(self.cohort.keys), **self.calibration.as_dict(),
-                "cold_start": self.cold_start, "margin": round(self.margin, 3)}
+    def score(self, probe: np.ndarray, keys: Sequence[str], models: np.ndarray, probe_band: str = UNKNOWN,
+              bands: Sequence[str] | None = None) -> list[Scored]:
+        """Calibrated scores of ``probe`` against speaker models (rows of ``models``, aligned with ``keys``).
+
+        ``probe_band`` and ``bands`` (the band of each row) choose each score's calibration; without them
+        (or for a pair class with too few speakers) the pooled fit scores it.
+        """
+        out = []
+        for j, n in enumerate(score(probe, keys, models, self.cohort, self.params.top_n, self.params.drop)):
+            fit, cls = self.calibration_for(probe_band, bands[j] if bands is not None else UNKNOWN)
+            out.append(Scored(key=n.key, cosine=n.cosine, snorm=n.snorm, score=fit.evidence(n.snorm) - self.margin,
+                              fit=cls))
+        return out
+
+    def summary(self, probe_band: str = UNKNOWN) -> dict:
+        """What a result says about the statistics it was scored with (and the fits a probe of this band meets)."""
+        out = {"speakers": self.speakers, "cohort": len(self.cohort.keys), **self.calibration.as_dict(),
+               "cold_start": self.cold_start, "margin": round(self.margin, 3)}
+        if self.band_speakers:
+            out["bands"] = dict(self.band_speakers)
+        fits = {c: f.as_dict() for c, f in self.band_fits.items() if probe_band and probe_band in c.split("+")}
+        if fits:
+            out["band_fits"] = fits
+        return out
 
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
         meta = {"calibration": asdict(self.calibration), "speakers": self.speakers, "model_id": self.model_id,
                 "cohort_keys": list(self.cohort.keys), "params": {"top_n": self.params.top_n, "drop": self.params.drop},
                 "margin": self.margin, "parts": list(self.cohort.parts), "voiceprints": self.voiceprints,
-                "built_at": self.built_at}
+                "built_at": self.built_at, "band_fits": {c: asdict(f) for c, f in self.band_fits.items()},
+                "band_speakers": self.band_speakers}
         np.savez(buf, mean=self.cohort.mean, models=self.cohort.models, meta=np.array(json.dumps(meta)))
         return buf.getvalue()
 
@@ -108,12 +135,12 @@ class GalleryStats:
             meta = json.loads(str(npz["meta"]))
             cohort = Cohort(mean=npz["mean"], models=npz["models"], keys=tuple(meta["cohort_keys"]),
                             parts=tuple(meta.get("parts", model_parts(meta["model_id"]))))
-        cal = meta["calibration"]
-        return cls(cohort=cohort, calibration=Calibration(mean=cal["mean"], std=cal["std"], pairs=cal["pairs"],
-                                                          source=cal["source"]),
+        return cls(cohort=cohort, calibration=Calibration(**meta["calibration"]),
                    speakers=meta["speakers"], model_id=meta["model_id"], params=Params(**meta.get("params", {})),
                    margin=meta.get("margin", 0.0), voiceprints=meta.get("voiceprints", 0),
-                   built_at=meta.get("built_at", 0.0))
+                   built_at=meta.get("built_at", 0.0),
+                   band_fits={c: Calibration(**f) for c, f in meta.get("band_fits", {}).items()},
+                   band_speakers=meta.get("band_speakers", {}))
 
 
 def refresh_due(stats: GalleryStats, speakers: int, voiceprints: int, max_age_s: float,
@@ -156,19 +183,24 @@ def cold_start_margin(model_id: str, speakers: int) -> float:
 
 def build(keys: Sequence[str], models: np.ndarray, model_id: str,
           fallback: tuple[list[str], np.ndarray] | None = None, params: Params = Params(),
-          min_speakers: int = MIN_GALLERY_SPEAKERS, margins: bool = True, voiceprints: int = 0) -> GalleryStats:
+          min_speakers: int = MIN_GALLERY_SPEAKERS, margins: bool = True, voiceprints: int = 0,
+          bands: Sequence[str] | None = None, min_band_speakers: int | None = None) -> GalleryStats:
     """Statistics of a gallery given one model per enrolled speaker.
 
     ``fallback`` (default: the shipped cohort of ``model_id``) joins in only while the
     gallery has fewer than ``min_speakers`` speakers; ``margins`` applies the measured
     cold-start margin (benchmarks move the boundary and measure without margins).
+    ``bands`` (one per key, ``""`` unknown) adds a fit per pair class of bands
+    (:mod:`shared.scoring.bands`; ``min_band_speakers`` moves its threshold for benchmarks).
     """
     keys = list(keys)
+    bands = [UNKNOWN] * len(keys) if bands is None else list(bands)
     source = "gallery"
     if len(keys) < min_speakers:
         extra = shipped_cohort(model_id) if fallback is None else fallback
         if extra is not None and len(extra[0]):
             keys, models = keys + list(extra[0]), np.vstack([models, extra[1]]) if len(keys) else extra[1]
+            bands += [UNKNOWN] * len(extra[0])
             source = "gallery+cohort"
     dim = models.shape[1] if models.ndim == 2 else 0
     if len(keys) == 0:
@@ -177,8 +209,14 @@ def build(keys: Sequence[str], models: np.ndarray, model_id: str,
                             calibration=Calibration(), speakers=0, model_id=model_id, params=params,
                             margin=cold_start_margin(model_id, 0) if margins else 0.0, built_at=time.time())
     cohort = Cohort.from_models(keys, models, parts=model_parts(model_id))
-    calibration = Calibration.fit(impostor_scores(keys, models, cohort, params.top_n, params.drop), source)
-    enrolled = sum(1 for k in keys if not k.startswith("cohort:"))
-    return GalleryStats(cohort=cohort, calibration=calibration, speakers=enrolled, model_id=model_id, params=params,
-                        margin=cold_start_margin(model_id, enrolled) if margins else 0.0, voiceprints=voiceprints,
-                        built_at=time.time())
+    groups = bands if any(bands) else None
+    impostors = impostor_scores(keys, models, cohort, params.top_n, params.drop, groups=groups)
+    calibration = Calibration.fit(impostors, source)
+    band_fits = fit_pair_classes(impostors, impostor_pairs(keys, groups=groups), bands, source,
+                                 **({} if min_band_speakers is None else {"min_speakers": min_band_speakers}))
+    enrolled = [i for i, k in enumerate(keys) if not k.startswith("cohort:")]
+    per_band = Counter(bands[i] for i in enrolled if bands[i])
+    return GalleryStats(cohort=cohort, calibration=calibration, speakers=len(enrolled), model_id=model_id,
+                        params=params, margin=cold_start_margin(model_id, len(enrolled)) if margins else 0.0,
+                        voiceprints=voiceprints, built_at=time.time(), band_fits=band_fits,
+                        band_speakers=dict(sorted(per_band.items())))

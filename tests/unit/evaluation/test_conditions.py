@@ -73,3 +73,20 @@ def test_every_codec_reaches_the_product_as_narrow_band_audio_of_the_same_length
     above = spectrum[freqs > 4200].sum() / spectrum.sum()
     assert above < 0.01  # the phone band: nothing of the 4-7 kHz harmonics survives
     assert spectrum[(freqs > 300) & (freqs < 3400)].sum() / spectrum.sum() > 0.8
+
+
+@pytest.mark.parametrize("name", [c.name for c in CONDITIONS if c.codec and "8000" in CODECS[c.codec][0]])
+def test_every_8_khz_phone_codec_is_classed_narrow_band_and_the_clean_file_wide(tmp_path, name):
+    """What the channel-aware statistics key on (shared.audio.bandwidth) holds for every 8 kHz codec built here.
+
+    Opus is left out on purpose: at 16 kHz and 8 kbit/s it may code up to 6 kHz (its "medium band"),
+    so which class it lands in depends on the talker (measured in docs/accuracy.md).
+    """
+    from shared.audio.bandwidth import NARROW, WIDE, band_of, high_band_db
+
+    pool = [tone_speech(3.0) * 0.3, np.roll(tone_speech(3.0), 700)]
+    clean = build_file(tone_speech(), BY_NAME["clean"], "x/1.flac", tmp_path / "clean" / "1.flac")
+    coded = build_file(tone_speech(), BY_NAME[name], "x/1.flac", tmp_path / name / "1.flac", pool)
+    for path, band in ((clean, WIDE), (coded, NARROW)):
+        got = decode(path.read_bytes(), max_seconds=60, timeout_s=30)
+        assert band_of(high_band_db(got.samples), got.source.sample_rate) == band, path
