@@ -108,3 +108,20 @@ def test_enrolment_by_unmappable_name_is_rejected_with_a_code(client, tmp_path):
     doc = client.wait_result("enroll", blob, client.upload("enroll", blob, clips("1688")[0]))
     assert (doc["status"], doc["error"]["code"]) == ("rejected", "name.too_deep")
     assert_valid(doc)
+
+
+def test_a_call_over_a_phone_line_is_classed_narrow_band_and_the_app_enrolments_wide(enrolled, client, tmp_path):
+    """The band every input is classed in (docs/accuracy.md, "A gallery of mixed channels") reaches the results."""
+    from tests.media import make
+
+    for docs in enrolled.values():
+        for doc in docs:
+            assert doc["audio"]["band"] == "wide" and doc["audio"]["high_band_db"] > -55, doc["audio"]
+    call = make("wav-mulaw-8k", clips("1688")[-2], tmp_path)
+    doc = client.verify(call, claim="1688")
+    assert doc["status"] == "ok", doc
+    assert doc["audio"]["band"] == "narrow" and doc["audio"]["input"]["sample_rate"] == 8000
+    assert doc["decision"] == "accept", (doc["score"], doc["threshold"])
+    assert doc["calibration"]["bands"]["wide"] >= 10  # the app enrolments
+    assert "band_fits" not in doc["calibration"]  # too few phone enrolments for a fit of their own: the pooled one
+    assert_valid(doc)
