@@ -9,7 +9,8 @@ built by ``shared.scoring.stats.build``, and the trials are scored by ``score_tr
 
 For each gallery size N, ``--draws`` random sets of N readers of ``librispeech-single`` (half of them
 enrolled over the phone, the other half in the app) are scored with every probe in both
-channels, once per threshold ``min_band_speakers`` (``pooled``: never fit a class, as before).
+channels, once per threshold ``min_band_speakers`` (below it a class's fit can only make a score
+stricter; "one fit (before)": no bands at all, as the product scored before).
 False accepts and trials are summed over the draws, so each cell is one rate over all of them.
 
     .venv/bin/python -m bench.channel_calibration [--models ecapa,campplus] [--sizes 10,20,30,40,60]
@@ -36,7 +37,7 @@ from shared.evaluation.embedcache import cache_for
 from shared.evaluation.trials import Trial, read_trials, score_trials
 from shared.scoring.calibration import threshold_for
 
-RULES = {"pooled": 10**9, "always": 1, "5": 5, "10": 10, "15": 15, "20": 20, "30": 30}
+RULES = {"one fit (before)": None, "3": 3, "5": 5, "10 (shipped)": 10, "15": 15, "20": 20}
 
 
 def speaker(path: str) -> str:
@@ -75,7 +76,8 @@ def run(model: str, name: str, sizes: list[int], draws: int, threshold: float) -
             for caller, source in (("app", clean), ("phone", phone)):
                 emb = {**{t.test: source[t.test] for t in subset}, **enrol}
                 for rule, minimum in RULES.items():
-                    r = score_trials(subset, emb, settings, model_id, threshold, min_band_speakers=minimum)
+                    r = score_trials(subset, emb, settings, model_id, threshold, min_band_speakers=minimum,
+                                     use_bands=minimum is not None)
                     totals[rule][caller] += counts(r.scores, r.labels, same_as[caller], threshold)
         out["sizes"][n] = {rule: {c: v.tolist() for c, v in by.items()} for rule, by in totals.items()}
     return out

@@ -94,10 +94,15 @@ def enrol_bands(keys: list[str], emb: dict[str, FileEmbedding]) -> list[str]:
 
 
 def score_trials(trials: list[Trial], emb: dict[str, FileEmbedding], settings: Settings, model_id: str,
-                 threshold: float, params: Params = Params(), min_band_speakers: int | None = None) -> TrialScores:
-    """Every trial scored as the product would: the enrol side is the gallery, bands included."""
+                 threshold: float, params: Params = Params(), min_band_speakers: int | None = None,
+                 use_bands: bool = True) -> TrialScores:
+    """Every trial scored as the product would: the enrol side is the gallery, bands included.
+
+    ``use_bands`` False scores as before bands were kept (one pooled fit); ``min_band_speakers``
+    moves the trust threshold of a pair class (benchmarks).
+    """
     keys, models = enrol_models((t.enrol for t in trials), emb)
-    bands = enrol_bands(keys, emb)
+    bands = enrol_bands(keys, emb) if use_bands else [""] * len(keys)
     stats = build(keys, models, model_id, params=params, bands=bands, min_band_speakers=min_band_speakers)
     index = {k: i for i, k in enumerate(keys)}
     dim = models.shape[1]
@@ -105,7 +110,8 @@ def score_trials(trials: list[Trial], emb: dict[str, FileEmbedding], settings: S
     for t in trials:
         key = ",".join(t.enrol)
         j = index[key]
-        got = stats.score(vector_of(emb[t.test], dim), [key], models[[j]], emb[t.test].band, [bands[j]])[0]
+        got = stats.score(vector_of(emb[t.test], dim), [key], models[[j]], emb[t.test].band if use_bands else "",
+                          [bands[j]])[0]
         scores.append(got.score)
         cosine.append(got.cosine)
         failed.append(emb[t.test].gate(settings.min_speech_identify_s) is not None

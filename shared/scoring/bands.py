@@ -12,10 +12,12 @@ enough speakers on both sides gets a calibration of its own; a probe is then sco
 fit of (its band, the claimed speaker's band).
 
 A class with fewer than :data:`MIN_BAND_SPEAKERS` speakers of either band has too few pairs to
-fit its tail (with 5 speakers a side the cross-channel false-accept rate overshot to 5-9 %,
-``bench/channel_calibration.py``), so it uses the pooled fit, as every gallery did before.
-A gallery of one band therefore scores exactly as before, and so does any input of
-unknown band (voiceprints enrolled before bands were recorded).
+fit its tail on its own (with 5 speakers a side the cross-channel false-accept rate overshot to
+5-9 %; from 10 a side every cell held, ``bench/channel_calibration.py``), the same size from which
+a whole gallery calibrates itself (``TRUSTED_FROM``). Such a class is scored with the pooled fit,
+or with its own loose fit where that is stricter, so a sparse class fails closed. A gallery of one
+band therefore scores exactly as before, and so does any input of unknown band (voiceprints
+enrolled before bands were recorded).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ import numpy as np
 
 from shared.scoring.calibration import Calibration
 
-MIN_BAND_SPEAKERS = 20  # speakers of each band a pair class needs before it is fitted on its own
+MIN_BAND_SPEAKERS = 10  # speakers of each band a pair class needs to score on its own fit (as TRUSTED_FROM)
+MIN_SPARSE_SPEAKERS = 3  # below MIN_BAND_SPEAKERS, a class fit of this many a side can only make scores stricter
 UNKNOWN = ""
 
 
@@ -54,20 +57,25 @@ def speaker_bands(rows: Iterable[tuple[str, str, float]]) -> dict[str, str]:
 
 
 def fit_pair_classes(impostors: np.ndarray, pairs: Sequence[tuple[int, int]], bands: Sequence[str],
-                     source: str, min_speakers: int = MIN_BAND_SPEAKERS) -> dict[str, Calibration]:
-    """One calibration per pair class whose bands each have ``min_speakers`` speakers among the pairs.
+                     source: str, min_speakers: int = MIN_BAND_SPEAKERS) -> tuple[dict[str, Calibration], set[str]]:
+    """A calibration per pair class with :data:`MIN_SPARSE_SPEAKERS` speakers of each band, and the classes
+    with ``min_speakers`` of each (trusted: they score on their own fit; the others only ever make a score
+    stricter, :meth:`shared.scoring.stats.GalleryStats.evidence`).
 
     ``impostors[k]`` is the score of ``pairs[k]`` (rows into ``bands``), as
     :func:`~shared.scoring.normalization.impostor_scores` and ``impostor_pairs`` give them.
     """
     if len(pairs) == 0:
-        return {}
+        return {}, set()
     sampled = sorted({i for pair in pairs for i in pair})
     counts = Counter(bands[i] for i in sampled)
     classes = np.array([pair_class(bands[i], bands[j]) for i, j in pairs])
-    fits = {}
+    fits, trusted = {}, set()
     for cls in sorted(set(classes) - {UNKNOWN}):
         a, b = cls.split("+")
-        if counts[a] >= min_speakers and counts[b] >= min_speakers:
+        fewest = min(counts[a], counts[b])
+        if fewest >= MIN_SPARSE_SPEAKERS:
             fits[cls] = Calibration.fit(impostors[classes == cls], f"{source}:{cls}")
-    return fits
+        if fewest >= min_speakers:
+            trusted.add(cls)
+    return fits, trusted

@@ -82,30 +82,40 @@ class GalleryStats:
     voiceprints: int = 0  # enrolled voiceprints the statistics were built from (0: not recorded)
     built_at: float = 0.0  # when (Unix time)
     band_fits: dict[str, Calibration] = field(default_factory=dict)  # pair class -> its own fit (shared.scoring.bands)
+    band_trusted: frozenset[str] = frozenset()  # the classes with enough speakers to score on their own fit
     band_speakers: dict[str, int] = field(default_factory=dict)  # enrolled speakers per band
 
     @property
     def cold_start(self) -> bool:
         return self.speakers < TRUSTED_FROM
 
-    def calibration_for(self, probe_band: str, enrol_band: str) -> tuple[Calibration, str]:
-        """The fit that scores a probe of ``probe_band`` against a speaker of ``enrol_band``, and its class."""
+    def evidence(self, snorm: float, probe_band: str = UNKNOWN, enrol_band: str = UNKNOWN) -> tuple[float, str]:
+        """The calibrated score of a normalised score, and the pair class whose fit decided it (``""``: pooled).
+
+        A trusted class scores on its own fit; a sparse one on the pooled fit or its own, whichever
+        is stricter; an unknown band or a class without a fit on the pooled fit.
+        """
+        pooled = self.calibration.evidence(snorm)
         cls = pair_class(probe_band, enrol_band)
         fit = self.band_fits.get(cls)
-        return (self.calibration, UNKNOWN) if fit is None else (fit, cls)
+        if fit is None:
+            return pooled, UNKNOWN
+        own = fit.evidence(snorm)
+        if cls in self.band_trusted or own < pooled:
+            return own, cls
+        return pooled, UNKNOWN
 
     def score(self, probe: np.ndarray, keys: Sequence[str], models: np.ndarray, probe_band: str = UNKNOWN,
               bands: Sequence[str] | None = None) -> list[Scored]:
         """Calibrated scores of ``probe`` against speaker models (rows of ``models``, aligned with ``keys``).
 
-        ``probe_band`` and ``bands`` (the band of each row) choose each score's calibration; without them
-        (or for a pair class with too few speakers) the pooled fit scores it.
+        ``probe_band`` and ``bands`` (the band of each row) choose each score's calibration
+        (:meth:`evidence`); without them the pooled fit scores it.
         """
         out = []
         for j, n in enumerate(score(probe, keys, models, self.cohort, self.params.top_n, self.params.drop)):
-            fit, cls = self.calibration_for(probe_band, bands[j] if bands is not None else UNKNOWN)
-            out.append(Scored(key=n.key, cosine=n.cosine, snorm=n.snorm, score=fit.evidence(n.snorm) - self.margin,
-                              fit=cls))
+            value, cls = self.evidence(n.snorm, probe_band, bands[j] if bands is not None else UNKNOWN)
+            out.append(Scored(key=n.key, cosine=n.cosine, snorm=n.snorm, score=value - self.margin, fit=cls))
         return out
 
     def summary(self, probe_band: str = UNKNOWN) -> dict:
@@ -114,7 +124,8 @@ class GalleryStats:
                "cold_start": self.cold_start, "margin": round(self.margin, 3)}
         if self.band_speakers:
             out["bands"] = dict(self.band_speakers)
-        fits = {c: f.as_dict() for c, f in self.band_fits.items() if probe_band and probe_band in c.split("+")}
+        fits = {c: {**f.as_dict(), "trusted": c in self.band_trusted} for c, f in self.band_fits.items()
+                if probe_band and probe_band in c.split("+")}
         if fits:
             out["band_fits"] = fits
         return out
@@ -125,7 +136,7 @@ class GalleryStats:
                 "cohort_keys": list(self.cohort.keys), "params": {"top_n": self.params.top_n, "drop": self.params.drop},
                 "margin": self.margin, "parts": list(self.cohort.parts), "voiceprints": self.voiceprints,
                 "built_at": self.built_at, "band_fits": {c: asdict(f) for c, f in self.band_fits.items()},
-                "band_speakers": self.band_speakers}
+                "band_trusted": sorted(self.band_trusted), "band_speakers": self.band_speakers}
         np.savez(buf, mean=self.cohort.mean, models=self.cohort.models, meta=np.array(json.dumps(meta)))
         return buf.getvalue()
 
@@ -140,7 +151,7 @@ class GalleryStats:
                    margin=meta.get("margin", 0.0), voiceprints=meta.get("voiceprints", 0),
                    built_at=meta.get("built_at", 0.0),
                    band_fits={c: Calibration(**f) for c, f in meta.get("band_fits", {}).items()},
-                   band_speakers=meta.get("band_speakers", {}))
+                   band_trusted=frozenset(meta.get("band_trusted", ())), band_speakers=meta.get("band_speakers", {}))
 
 
 def refresh_due(stats: GalleryStats, speakers: int, voiceprints: int, max_age_s: float,
@@ -212,11 +223,11 @@ def build(keys: Sequence[str], models: np.ndarray, model_id: str,
     groups = bands if any(bands) else None
     impostors = impostor_scores(keys, models, cohort, params.top_n, params.drop, groups=groups)
     calibration = Calibration.fit(impostors, source)
-    band_fits = fit_pair_classes(impostors, impostor_pairs(keys, groups=groups), bands, source,
-                                 **({} if min_band_speakers is None else {"min_speakers": min_band_speakers}))
+    band_fits, trusted = fit_pair_classes(impostors, impostor_pairs(keys, groups=groups), bands, source,
+                                          **({} if min_band_speakers is None else {"min_speakers": min_band_speakers}))
     enrolled = [i for i, k in enumerate(keys) if not k.startswith("cohort:")]
     per_band = Counter(bands[i] for i in enrolled if bands[i])
     return GalleryStats(cohort=cohort, calibration=calibration, speakers=len(enrolled), model_id=model_id,
                         params=params, margin=cold_start_margin(model_id, len(enrolled)) if margins else 0.0,
                         voiceprints=voiceprints, built_at=time.time(), band_fits=band_fits,
-                        band_speakers=dict(sorted(per_band.items())))
+                        band_trusted=frozenset(trusted), band_speakers=dict(sorted(per_band.items())))

@@ -41,7 +41,7 @@ def test_the_band_is_stored_with_each_voiceprint_and_the_statistics_fit_each_pai
     _, _, keys, bands, gallery = stored_gallery(MIN_BAND_SPEAKERS)
     assert [e["band"] for e in gallery.load(0).entries] == bands
     stats = gallery.refresh_stats()
-    assert set(stats.band_fits) == {"narrow+narrow", "narrow+wide", "wide+wide"}
+    assert set(stats.band_fits) == stats.band_trusted == {"narrow+narrow", "narrow+wide", "wide+wide"}
     assert gallery.load_stats().band_fits == stats.band_fits
     prepared = PreparedShard.build(gallery.load(0), stats, None)
     assert dict(zip(prepared.keys, prepared.bands)) == dict(zip(keys, bands))

@@ -54,9 +54,10 @@ def test_a_speaker_takes_the_band_with_more_speech_and_unknown_voiceprints_do_no
 
 def test_one_fit_of_a_mixed_gallery_never_accepts_across_bands_and_a_fit_per_class_brings_both_to_target():
     rng, voice, keys, models, bands = mixed_gallery(per_band=MIN_BAND_SPEAKERS + 10)
-    pooled = build(keys, models, "test@1", bands=bands, min_band_speakers=10**9, margins=False)
+    pooled = build(keys, models, "test@1", margins=False)  # no bands: one fit, as before
     aware = build(keys, models, "test@1", bands=bands, margins=False)
     assert pooled.band_fits == {} and set(aware.band_fits) == {"narrow+narrow", "narrow+wide", "wide+wide"}
+    assert aware.band_trusted == set(aware.band_fits)
     assert aware.band_fits["narrow+narrow"].mean > aware.calibration.mean > aware.band_fits["narrow+wide"].mean
     before = impostor_far(pooled, rng, voice, keys, models, bands, "narrow")
     after = impostor_far(aware, rng, voice, keys, models, bands, "narrow")
@@ -64,18 +65,35 @@ def test_one_fit_of_a_mixed_gallery_never_accepts_across_bands_and_a_fit_per_cla
     assert 0.0025 <= after[True] <= 0.025 and 0.0025 <= after[False] <= 0.025  # both near the 1 % promised
 
 
-def test_a_class_without_enough_speakers_on_either_side_falls_back_to_the_pooled_fit():
+def test_a_class_without_enough_speakers_on_either_side_only_ever_makes_a_score_stricter():
     _, _, keys, models, bands = mixed_gallery(per_band=MIN_BAND_SPEAKERS + 2)
     few = bands[:]
     narrow = [i for i, b in enumerate(few) if b == "narrow"]
     for i in narrow[MIN_BAND_SPEAKERS - 1:]:
         few[i] = "wide"  # narrow: one speaker short of the minimum
     stats = build(keys, models, "test@1", bands=few, margins=False)
-    assert set(stats.band_fits) == {"wide+wide"}
-    assert stats.calibration_for("narrow", "wide") == (stats.calibration, "")
-    assert stats.calibration_for("wide", "wide")[1] == "wide+wide"
-    assert stats.calibration_for("", "wide") == (stats.calibration, "")
+    assert set(stats.band_fits) == {"narrow+narrow", "narrow+wide", "wide+wide"}
+    assert stats.band_trusted == {"wide+wide"}
     assert stats.band_speakers == {"narrow": MIN_BAND_SPEAKERS - 1, "wide": len(keys) - MIN_BAND_SPEAKERS + 1}
+    looser = 0
+    for snorm in np.linspace(-2, 8, 41):
+        pooled = stats.calibration.evidence(snorm)
+        assert stats.evidence(snorm, "wide", "wide") == (stats.band_fits["wide+wide"].evidence(snorm), "wide+wide")
+        assert stats.evidence(snorm, "", "wide") == (pooled, "")
+        for cls in ("narrow+narrow", "narrow+wide"):
+            value, used = stats.evidence(snorm, *cls.split("+"))
+            own = stats.band_fits[cls].evidence(snorm)
+            assert value == min(pooled, own) and used == (cls if own < pooled else "")
+            looser += own > pooled
+    assert looser  # there are scores where the sparse fit would have been looser, and it was not used
+
+
+def test_a_class_with_too_few_speakers_for_any_fit_uses_the_pooled_one():
+    _, _, keys, models, bands = mixed_gallery(per_band=MIN_BAND_SPEAKERS)
+    few = ["wide" if i > 3 else b for i, b in enumerate(bands)]  # two narrow speakers left
+    stats = build(keys, models, "test@1", bands=few, margins=False)
+    assert set(stats.band_fits) == {"wide+wide"}
+    assert stats.evidence(3.0, "narrow", "narrow") == (stats.calibration.evidence(3.0), "")
 
 
 def test_a_gallery_of_one_band_scores_exactly_as_without_bands():
@@ -93,6 +111,7 @@ def test_band_fits_survive_the_stored_statistics():
     stats = build(keys, models, "test@1", bands=bands, margins=False)
     again = GalleryStats.from_bytes(stats.to_bytes())
     assert again.band_fits == stats.band_fits and again.band_speakers == stats.band_speakers
+    assert again.band_trusted == stats.band_trusted == set(stats.band_fits)
     summary = again.summary("narrow")
     assert set(summary["band_fits"]) == {"narrow+narrow", "narrow+wide"} and summary["bands"] == stats.band_speakers
 
