@@ -91,12 +91,13 @@ def print_table(model: str, name: str, result: dict) -> None:
     det = result["detection"]
     print(f"\n{model}, {name}: bands detected: clean classed wide {100 * det['clean_wide']:.1f} %, "
           f"{MIXED_PHONE} classed narrow {100 * det['phone_narrow']:.1f} %")
-    print("| readers | min speakers per band | app callers: FAR same / other channel, FRR % | "
-          "phone callers: FAR same / other, FRR % |")
+    print("| readers | min speakers per band | app callers: FAR (vs same / other channel), FRR % | "
+          "phone callers: FAR (vs same / other), FRR % |")
     print("|---|---|---|---|")
     for n, by_rule in result["sizes"].items():
         for rule, by in by_rule.items():
-            cells = [f"{pct(v[0], v[1])} / {pct(v[2], v[3])}, {pct(v[4], v[5])}" for v in (by["app"], by["phone"])]
+            cells = [f"{pct(v[0] + v[2], v[1] + v[3])} ({pct(v[0], v[1])} / {pct(v[2], v[3])}), {pct(v[4], v[5])}"
+                     for v in (by["app"], by["phone"])]
             print(f"| {n} | {rule} | {cells[0]} | {cells[1]} |")
 
 
@@ -108,7 +109,12 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=10, help="random galleries per size below the full list")
     parser.add_argument("--target-far", type=float, default=0.01)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--summary", type=Path, metavar="JSON", help="print the tables of an earlier --json run, and stop")
     args = parser.parse_args()
+    if args.summary:
+        for key, got in json.loads(args.summary.read_text())["results"].items():
+            print_table(*key.split("/"), got)
+        return
     print(f"machine: {machine()}; target FAR {args.target_far:.2%}")
     results: dict = {}
     for model in args.models.split(","):
