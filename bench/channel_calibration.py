@@ -34,7 +34,7 @@ from shared.core.settings import Settings
 from shared.embedding.embedder import get_embedder
 from shared.evaluation.conditions import BY_NAME
 from shared.evaluation.embedcache import cache_for
-from shared.evaluation.trials import Trial, read_trials, score_trials
+from shared.evaluation.trials import read_trials, score_trials
 from shared.scoring.calibration import threshold_for
 
 RULES = {"one fit (before)": None, "3": 3, "5": 5, "10 (shipped)": 10, "15": 15, "20": 20}
