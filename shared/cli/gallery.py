@@ -1,4 +1,4 @@
-"""``voiceid reembed`` and ``reshard``: move the gallery to another model or another shard count, losing nothing."""
+"""``voiceid reembed``, ``reshard`` and ``adapt``: move the gallery to another model, shard count or learned back-end."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ def cmd_reembed(args: argparse.Namespace) -> int:
     if args.to:
         settings = replace(settings, model=args.to, model_source=args.source or "")
         settings.validate()
+    if args.adaptation:
+        settings = replace(settings, adaptation=args.adaptation)
     report = reembed(get_storage(settings.storage_connection), settings, args.source_model,
                      delete_source=args.delete_source, dry_run=args.dry_run)
     if args.json:
@@ -42,6 +44,39 @@ def cmd_reembed(args: argparse.Namespace) -> int:
         elif args.delete_source:
             print(f"kept the {report.source} gallery: not every voiceprint was carried over", file=sys.stderr)
     return 0 if report.complete else 1
+
+
+def cmd_adapt(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from shared.core.settings import Settings
+    from shared.ops.adapt import adapt, as_json
+    from shared.storage.azure import get_storage
+
+    settings = Settings.from_env()
+    report = adapt(get_storage(settings.storage_connection), settings, Path(args.out), source=args.source_model,
+                   method=args.method, folds=args.folds, min_speakers=args.min_speakers,
+                   progress=lambda folds: tqdm(folds, desc="held-back folds", unit="fold", disable=args.json))
+    if args.json:
+        print(json.dumps(as_json(report), indent=2, ensure_ascii=False))
+        return 0 if report.promoted else 1
+    b, a = report.before, report.after
+    print(f"{report.source}, {report.method}: {report.speakers} speakers, {report.voiceprints} voiceprints, "
+          f"each speaker held back once ({args.folds} folds; {b['targets']} target and {b['non_targets']} "
+          "impostor trials)")
+    print("|             | unadapted | adapted |")
+    for label, key, fmt in (("EER %", "eer", ".2f"), ("minDCF", "min_dcf", ".3f"), ("FAR at op %", "far", ".2f"),
+                            ("FRR at op %", "frr", ".2f")):
+        print(f"| {label:<11} | {b[key]:>9{fmt}} | {a[key]:>7{fmt}} |")
+    if report.promoted:
+        print(f"promoted: {report.why}\nwrote {report.out} ({report.adapted}); to use it:\n"
+              f"  voiceid reembed --adaptation {report.out}      # builds the adapted gallery beside the current one\n"
+              f"  then set VOICEID_ADAPTATION={report.out} on the app (and ship the file with it)")
+        return 0
+    print(f"not promoted: {report.why}; nothing was written", file=sys.stderr)
+    return 1
 
 
 def cmd_reshard(args: argparse.Namespace) -> int:
@@ -84,6 +119,21 @@ examples:
 exit status 1 when any voiceprint could not be carried over (audio gone, changed or refused)."""
 
 
+ADAPT_HELP = """Learns a linear back-end (WCCN, or LDA then WCCN) from the voiceprints already in the gallery:
+its speakers are labelled for free, and a bank's channels and rooms are what the pretrained model
+never saw. The speakers with two or more voiceprints are split into folds; each fold is held back
+while the back-end is learned on the others, and both the unadapted and the adapted voiceprints
+are scored the product's way. Only when the adapted side has a lower EER and minDCF and a
+calibrated operating point is the back-end learned on everyone and written to --out, with the
+table inside. Nothing changes until you re-embed with it and set VOICEID_ADAPTATION.
+examples:
+  voiceid adapt --out adaptations/bank-wccn.npz
+  voiceid adapt --out adaptations/bank-lda.npz --method lda --json
+  voiceid reembed --adaptation adaptations/bank-wccn.npz
+exit status 0 when promoted (the file is written), 1 when not (nothing written), 2 on an error
+(e.g. adapt.too_few_speakers: fewer than 20 speakers with two or more voiceprints)."""
+
+
 RESHARD_HELP = """A gallery keeps the shard count it was created with, whatever VOICEID_SHARD_COUNT says later.
 To change it: set VOICEID_SHARD_COUNT on the app, then run this (the target is --to, else the
 setting). Voiceprints are copied to their new shards before the switch and removed from the old ones
@@ -104,7 +154,19 @@ def add_gallery_parsers(add) -> None:
                    help="model id to migrate from, as `voiceid speakers` shows it (needed when several are stored)")
     p.add_argument("--delete-source", action="store_true",
                    help="delete the source gallery once every voiceprint was carried over")
+    p.add_argument("--adaptation", metavar="FILE",
+                   help="re-embed through this back-end of 'voiceid adapt' (default: VOICEID_ADAPTATION)")
     p.add_argument("--dry-run", action="store_true", help="count what would be done; change nothing")
+    p.add_argument("--json", action="store_true", help="print the report as JSON (for schedulers)")
+    p = add("adapt", cmd_adapt, "learn a back-end from the gallery's own voiceprints; keep it only if held-back "
+            "speakers score better", ADAPT_HELP)
+    p.add_argument("--out", required=True, metavar="FILE", help="where to write the back-end when it is promoted")
+    p.add_argument("--method", choices=("wccn", "lda"), default="wccn", help="the back-end to learn (default wccn)")
+    p.add_argument("--from", dest="source_model", metavar="MODEL_ID",
+                   help="the gallery to learn from, as `voiceid speakers` shows it (needed when several are stored)")
+    p.add_argument("--folds", type=int, default=5, help="held-back folds of speakers (default 5)")
+    p.add_argument("--min-speakers", type=int, default=20,
+                   help="speakers with two or more voiceprints needed (default 20)")
     p.add_argument("--json", action="store_true", help="print the report as JSON (for schedulers)")
     p = add("reshard", cmd_reshard, "move the gallery to another shard count without losing a voiceprint",
             RESHARD_HELP)

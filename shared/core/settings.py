@@ -38,6 +38,7 @@ class Settings:
     voiceprint_keys: str = field(default="", repr=False)
     model: str = "ecapa"
     model_source: str = ""
+    adaptation: str = ""  # a back-end learned by 'voiceid adapt' on top of the model (a file path; "" none)
     model_cache: str = str(Path.home() / ".cache" / "voiceid" / "models")
     device: str = "auto"
     torch_threads: int = 0
@@ -151,6 +152,7 @@ ENV_NAMES = {
     "voiceprint_keys": "VOICEID_VOICEPRINT_KEYS",
     "model": "VOICEID_MODEL",
     "model_source": "VOICEID_MODEL_SOURCE",
+    "adaptation": "VOICEID_ADAPTATION",
     "model_cache": "VOICEID_MODEL_CACHE",
     "device": "VOICEID_DEVICE",
     "torch_threads": "VOICEID_TORCH_THREADS",

@@ -130,8 +130,13 @@ _cache: dict[tuple[str, str, str], Embedder] = {}
 
 def get_embedder(settings: Settings) -> Embedder:
     """The process-wide model for these settings, loaded on first use and kept warm."""
-    key = (settings.model, settings.model_source, settings.device)
+    key = (settings.model, settings.model_source, settings.device, settings.adaptation)
     with _lock:
         if key not in _cache:
-            _cache[key] = backend_class(settings.model)(settings)
+            if settings.adaptation:  # the deployment's learned back-end on top (shared.embedding.adaptation)
+                from shared.embedding.adaptation import AdaptedEmbedder
+
+                _cache[key] = AdaptedEmbedder(settings)
+            else:
+                _cache[key] = backend_class(settings.model)(settings)
         return _cache[key]

@@ -146,11 +146,11 @@ class GalleryStats:
             meta = json.loads(str(npz["meta"]))
             cohort = Cohort(mean=npz["mean"], models=npz["models"], keys=tuple(meta["cohort_keys"]),
                             parts=tuple(meta.get("parts", model_parts(meta["model_id"]))))
-        return cls(cohort=cohort, calibration=Calibration(**meta["calibration"]),
+        return cls(cohort=cohort, calibration=Calibration.from_dict(meta["calibration"]),
                    speakers=meta["speakers"], model_id=meta["model_id"], params=Params(**meta.get("params", {})),
                    margin=meta.get("margin", 0.0), voiceprints=meta.get("voiceprints", 0),
                    built_at=meta.get("built_at", 0.0),
-                   band_fits={c: Calibration(**f) for c, f in meta.get("band_fits", {}).items()},
+                   band_fits={c: Calibration.from_dict(f) for c, f in meta.get("band_fits", {}).items()},
                    band_trusted=frozenset(meta.get("band_trusted", ())), band_speakers=meta.get("band_speakers", {}))
 
 
