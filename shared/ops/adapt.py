@@ -93,6 +93,9 @@ def adapt(storage: Storage, settings: Settings, out: Path, *, source: str | None
                              hint="Enrol more files per speaker (each enrolment file is a voiceprint), then run it again.")
     x, labels = vectors[keep], [keys[i] for i in keep]
     base, adapted = evaluate(x, labels, model_id, method, folds, progress)
+    if not base.labels.any() or base.labels.all():
+        raise PermanentError(f"{speakers} speakers in {folds} folds leave no target or no impostor trial to judge by",
+                             code="adapt.too_few_speakers", hint="Use fewer --folds, or enrol more speakers.")
     report.before, report.after = base.report(settings.target_far), adapted.report(settings.target_far)
     report.promoted, report.why = better(report.before, report.after, settings.target_far)
     if report.promoted:
@@ -103,7 +106,7 @@ def adapt(storage: Storage, settings: Settings, out: Path, *, source: str | None
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(learned.to_bytes())
         report.adapted, report.out = learned.info().id, str(out)
-    audit.record(storage, "adapt", actor="cli", outcome="promoted" if report.promoted else "not_promoted",
+    audit.record(storage, "adapt", actor=audit.operator(), outcome="promoted" if report.promoted else "not_promoted",
                  model=model_id, adapted=report.adapted, method=method, speakers=speakers,
                  eer_before=round(report.before["eer"], 3), eer_after=round(report.after["eer"], 3))
     return report
