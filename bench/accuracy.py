@@ -139,7 +139,7 @@ def main() -> None:
     gallery, probes = read_openset(TRIALS / "openset-librispeech.json")
     emb = embed_all({f for v in gallery.values() for f in v} | {p for p, _ in probes}, KIT, product)
     p_open = choose(results, ["hyke-telephone", "fsdd-digits"], speakers, args.target_far)
-    o = score_openset(gallery, probes, emb, model_id, args.target_far, params=p_open)
+    o = score_openset(gallery, probes, emb, model_id, args.target_far, params=p_open, tail=settings.score_tail)
     print(f"\nopen set (setting chosen without LibriSpeech: top-N {p_open.top_n}, drop {p_open.drop}): "
           f"top-1 {o['top1']:.1f} %, DIR at 1 % FA {o['dir']:.1f} %, own decision: DIR {o['own_dir']:.1f} %, "
           f"unknowns accepted {o['own_false_alarms']}/{o['unknown_probes']}")

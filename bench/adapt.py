@@ -46,6 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default="ecapa")
     parser.add_argument("--methods", default="wccn,lda")
+    parser.add_argument("--corpora", default=",".join(CORPORA), help="kit corpora, each one deployment")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--target-far", type=float, default=0.01)
     parser.add_argument("--json", type=Path)
@@ -56,9 +57,12 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     results: dict = {}
     for model in args.models.split(","):
-        galleries = {c: gallery(model, c) for c in CORPORA}
-        galleries["all four"] = (np.vstack([g[0] for g in galleries.values()]),
-                                 [k for g in galleries.values() for k in g[1]], galleries[CORPORA[0]][2])
+        corpora = args.corpora.split(",")
+        galleries = {c: gallery(model, c) for c in corpora}
+        if len(corpora) > 1:
+            galleries[f"all {len(corpora)} together"] = (np.vstack([g[0] for g in galleries.values()]),
+                                                         [k for g in galleries.values() for k in g[1]],
+                                                         galleries[corpora[0]][2])
         for name, (vectors, keys, model_id) in galleries.items():
             for method in args.methods.split(","):
                 base, adapted = evaluate(vectors, keys, model_id, method, args.folds)

@@ -58,7 +58,7 @@ def list_scores(model: str, corpus: str, quantiles: list[float]) -> dict:
     emb = embed_all({f for t in trials for f in (*t.enrol, t.test)}, KIT, cache_for(settings))
     keys, models = enrol_models((t.enrol for t in trials), emb)
     bands = enrol_bands(keys, emb)
-    stats = build(keys, models, model_id, bands=bands)
+    stats = build(keys, models, model_id, bands=bands).tail_model("normal")
     impostors = impostor_scores(keys, models, stats.cohort, stats.params.top_n, stats.params.drop)
     index = {k: i for i, k in enumerate(keys)}
     dim = models.shape[1]
@@ -70,7 +70,7 @@ def list_scores(model: str, corpus: str, quantiles: list[float]) -> dict:
         saved = cal.TAIL_QUANTILE
         cal.TAIL_QUANTILE = q
         try:
-            fitted = stats.calibration.with_tail(impostors)
+            fitted = cal.Calibration.fit(impostors, "gallery")  # exactly the product's fit, at this quantile
         finally:
             cal.TAIL_QUANTILE = saved
         name = f"gpd@{q:g}"

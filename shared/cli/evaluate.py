@@ -150,7 +150,7 @@ def cmd_openset(args: argparse.Namespace) -> int:
     files = {f for paths in gallery.values() for f in paths} | {p for p, _ in probes}
     model_id, cache, _ = _caches(settings, False)
     emb = embed_all(files, Path(args.root), cache, _progress("embedding"))
-    r = score_openset(gallery, probes, emb, model_id, settings.target_far)
+    r = score_openset(gallery, probes, emb, model_id, settings.target_far, tail=settings.score_tail)
     print(f"gallery {len(gallery)} speakers; probes {r['known_probes']} known, {r['unknown_probes']} unknown")
     print(f"closed-set top-1: {r['top1']:.1f} %")
     print(f"DIR at 1 % false alarms: {r['dir']:.1f} % (threshold picked after seeing the scores)")

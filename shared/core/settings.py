@@ -47,6 +47,7 @@ class Settings:
     stats_refresh_s: float = 300.0
     top_k: int = 5
     target_far: float = 0.01
+    score_tail: str = "normal"  # "gpd": an extreme-value fit of the impostor tail where the gallery has the pairs
     enroll_mismatch: str = "flag"
     score_aggregation: str = "mean"
     channel: str = "mix"
@@ -114,6 +115,8 @@ class Settings:
             raise ConfigError("VOICEID_EMBED_WINDOW_S must be at least 5 seconds")
         if not 0 < self.target_far < 0.5:
             raise ConfigError("VOICEID_TARGET_FAR must be a rate between 0 and 0.5, e.g. 0.01 for 1 % false accepts")
+        if self.score_tail not in ("normal", "gpd"):
+            raise ConfigError("VOICEID_SCORE_TAIL must be 'normal' or 'gpd' (docs/accuracy.md, stricter operating points)")
         if self.enroll_mismatch not in ("flag", "reject"):
             raise ConfigError("VOICEID_ENROLL_MISMATCH must be 'flag' or 'reject'")
         if self.embed_audio not in ("full", "speech"):
@@ -161,6 +164,7 @@ ENV_NAMES = {
     "stats_refresh_s": "VOICEID_STATS_REFRESH_S",
     "top_k": "VOICEID_TOP_K",
     "target_far": "VOICEID_TARGET_FAR",
+    "score_tail": "VOICEID_SCORE_TAIL",
     "enroll_mismatch": "VOICEID_ENROLL_MISMATCH",
     "score_aggregation": "VOICEID_SCORE_AGGREGATION",
     "channel": "VOICEID_CHANNEL",

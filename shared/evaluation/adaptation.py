@@ -5,7 +5,8 @@ the back-end is learned on the voiceprints of the other folds only, and both the
 adapted embeddings are scored the product's way (:func:`shared.scoring.stats.build` on the
 other folds' speakers as the gallery, AS-norm, calibration): every held-back speaker enrols
 with the first half of their voiceprints and each of the rest is a probe against every
-held-back enrolment (their own: a target trial; the others': impostor trials). Scores of all
+held-back enrolment (their own: a target trial; the others': impostor trials); the other folds'
+speakers enrol the same way, so the gallery statistics see models like those scored. Scores of all
 folds are pooled, so every speaker is held back exactly once and no score comes from a
 back-end that saw its speaker.
 """
@@ -63,8 +64,12 @@ def held_back_trials(vectors: np.ndarray, keys: Sequence[str]) -> tuple[list[str
 
 def score_side(train: np.ndarray, train_keys: Sequence[str], held: np.ndarray, held_keys: Sequence[str],
                model_id: str) -> tuple[list[float], list[bool]]:
-    """Scores of the held-back trials with the training speakers as the gallery (the product's path)."""
-    gallery_keys, gallery_models = speaker_models(train, list(train_keys))
+    """Scores of the held-back trials with the training speakers as the gallery (the product's path).
+
+    The training speakers' gallery models are made like the held-back enrolments (the first half of
+    each one's voiceprints), so that the gallery's impostor pairs and the scored trials are alike.
+    """
+    gallery_keys, gallery_models, _ = held_back_trials(train, list(train_keys))
     stats = build(gallery_keys, gallery_models, model_id)
     names, models, probes = held_back_trials(held, held_keys)
     scores, labels = [], []

@@ -34,13 +34,15 @@ def read_openset(path: Path) -> tuple[dict[str, list[str]], list[tuple[str, str 
 
 def score_openset(gallery: dict[str, list[str]], probes: list[tuple[str, str | None]],
                   emb: dict[str, FileEmbedding], model_id: str, target_far: float,
-                  params: Params = Params()) -> dict:
-    """Top-1 identification with the product's scores; DIR at 1 % false alarms and at the product's threshold."""
+                  params: Params = Params(), tail: str = "normal") -> dict:
+    """Top-1 identification with the product's scores; DIR at 1 % false alarms and at the product's threshold.
+
+    ``tail``: the tail model (``VOICEID_SCORE_TAIL``)."""
     names = sorted(gallery)
     keys, models = enrol_models((tuple(gallery[n]) for n in names), emb)
     by_key = {",".join(gallery[n]): n for n in names}
     bands = enrol_bands(keys, emb)
-    stats = build(keys, models, model_id, params=params, bands=bands)
+    stats = build(keys, models, model_id, params=params, bands=bands).tail_model(tail)
     dim = models.shape[1]
     best, correct, known, rows = [], [], [], []
     for path, speaker in probes:

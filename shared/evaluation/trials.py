@@ -103,7 +103,8 @@ def score_trials(trials: list[Trial], emb: dict[str, FileEmbedding], settings: S
     """
     keys, models = enrol_models((t.enrol for t in trials), emb)
     bands = enrol_bands(keys, emb) if use_bands else [""] * len(keys)
-    stats = build(keys, models, model_id, params=params, bands=bands, min_band_speakers=min_band_speakers)
+    stats = build(keys, models, model_id, params=params, bands=bands,
+                  min_band_speakers=min_band_speakers).tail_model(settings.score_tail)
     index = {k: i for i, k in enumerate(keys)}
     dim = models.shape[1]
     scores, cosine, failed = [], [], []

@@ -93,7 +93,8 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
         )
         gallery = Gallery(storage, emb.model, settings.shard_count, keyring(settings.voiceprint_keys))
         stats, shards = held_gallery(gallery, settings)
-        checked = integrity.check(vp.embedding, vp.key, shards, stats, settings.target_far, vp.band)
+        checked = integrity.check(vp.embedding, vp.key, shards, stats.tail_model(settings.score_tail),
+                                  settings.target_far, vp.band)
         if checked["status"] == "mismatch" and settings.enroll_mismatch == "reject":
             raise PermanentError(
                 f"this file does not sound like the voiceprints already enrolled for {target.speaker!r} "

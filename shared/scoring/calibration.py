@@ -28,7 +28,8 @@ LN10 = math.log(10.0)
 MIN_STD = 0.05
 IQR_PER_STD = 1.349  # interquartile range of a standard normal
 OUTLIER_SPREADS = 6.0
-TAIL_QUANTILE = 0.90  # the extreme-value fit models the impostor scores above this quantile
+TAIL_SPREADS = 12.0  # the tail fit keeps the impostor scores within this many robust spreads of the median
+TAIL_QUANTILE = 0.95  # the extreme-value fit models the impostor scores above this quantile (bench/tail_fit.py)
 MIN_EXCEEDANCES = 50  # impostor pairs above it the fit needs (else the normal fit's tail is used)
 MAX_EVIDENCE = 15.0  # a score the fitted tail cannot reach at all reads as 1 in 10^15
 
@@ -106,6 +107,12 @@ class Calibration:
 
         return replace(self, tail=Tail.fit(np.asarray(impostor, np.float64), self.mean, self.std))
 
+    def without_tail(self) -> Calibration:
+        """The normal fit alone (``VOICEID_SCORE_TAIL=normal``)."""
+        from dataclasses import replace
+
+        return self if self.tail is None else replace(self, tail=None)
+
     @classmethod
     def fit(cls, impostor: np.ndarray, source: str) -> Calibration:
         """A normal fit (mean, standard deviation) of the impostor scores, after dropping gross outliers.
@@ -114,15 +121,19 @@ class Calibration:
         under two names, or a file filed under the wrong name, puts a few genuine scores
         among the impostor pairs, and they would raise the threshold for everyone. Scores
         more than :data:`OUTLIER_SPREADS` robust spreads (interquartile range / 1.349) from
-        the median are left out; ordinary impostor tails are far inside that.
+        the median are left out of the normal fit; ordinary impostor tails are far inside that.
+        The extreme-value :class:`Tail` is fitted where the gallery has the pairs for it, on the
+        scores within :data:`TAIL_SPREADS` (a heavy tail is what it models; a duplicate identity
+        lies far beyond); ``VOICEID_SCORE_TAIL`` decides whether scoring uses it.
         """
         if len(impostor) < 2:
             return cls()
         q1, median, q3 = np.percentile(impostor, [25, 50, 75])
         spread = max(float(q3 - q1) / IQR_PER_STD, MIN_STD)
         kept = impostor[np.abs(impostor - median) <= OUTLIER_SPREADS * spread]
-        return cls(mean=float(np.mean(kept)), std=max(float(np.std(kept)), MIN_STD), pairs=int(len(kept)),
-                   source=source)
+        mean, std = float(np.mean(kept)), max(float(np.std(kept)), MIN_STD)
+        tail = Tail.fit(impostor[np.abs(impostor - median) <= TAIL_SPREADS * spread], mean, std)
+        return cls(mean=mean, std=std, pairs=int(len(kept)), source=source, tail=tail)
 
     def evidence(self, snorm: float) -> float:
         """The calibrated score: ``-log10`` of the estimated false-accept rate at ``snorm``."""

@@ -28,7 +28,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +88,14 @@ class GalleryStats:
     @property
     def cold_start(self) -> bool:
         return self.speakers < TRUSTED_FROM
+
+    def tail_model(self, kind: str) -> GalleryStats:
+        """These statistics with the tail model ``kind`` (``VOICEID_SCORE_TAIL``): ``gpd`` keeps the
+        extreme-value tails fitted where the gallery has the pairs, ``normal`` scores with the normal fits alone."""
+        if kind == "gpd":
+            return self
+        return replace(self, calibration=self.calibration.without_tail(),
+                       band_fits={c: f.without_tail() for c, f in self.band_fits.items()})
 
     def evidence(self, snorm: float, probe_band: str = UNKNOWN, enrol_band: str = UNKNOWN) -> tuple[float, str]:
         """The calibrated score of a normalised score, and the pair class whose fit decided it (``""``: pooled).
