@@ -47,7 +47,7 @@ class Settings:
     stats_refresh_s: float = 300.0
     top_k: int = 5
     target_far: float = 0.01
-    score_tail: str = "normal"  # "gpd": an extreme-value fit of the impostor tail where the gallery has the pairs
+    score_tail: str = "gpd"  # the impostor tail: an extreme-value fit where the gallery has the pairs; "normal": none
     enroll_mismatch: str = "flag"
     score_aggregation: str = "mean"
     channel: str = "mix"

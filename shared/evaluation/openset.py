@@ -34,7 +34,7 @@ def read_openset(path: Path) -> tuple[dict[str, list[str]], list[tuple[str, str 
 
 def score_openset(gallery: dict[str, list[str]], probes: list[tuple[str, str | None]],
                   emb: dict[str, FileEmbedding], model_id: str, target_far: float,
-                  params: Params = Params(), tail: str = "normal") -> dict:
+                  params: Params = Params(), tail: str = "gpd") -> dict:
     """Top-1 identification with the product's scores; DIR at 1 % false alarms and at the product's threshold.
 
     ``tail``: the tail model (``VOICEID_SCORE_TAIL``)."""
