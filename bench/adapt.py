@@ -36,10 +36,11 @@ def gallery(model: str, corpus: str) -> tuple[np.ndarray, list[str], str]:
     vectors, keys = [], []
     for path in sorted((KIT / corpus).glob("*/*.flac")):
         got = cache.get(path)
-        if got.vector is not None and got.gate(settings.min_speech_identify_s) is None:
+        if got.vector is not None and got.gate(settings.min_speech_enroll_s) is None:  # what enrolment accepts
             vectors.append(got.vector)
             keys.append(f"{corpus}/{path.parent.name}")
-    return np.stack(vectors), keys, get_embedder(settings).info.id
+    dim = get_embedder(settings).info.dim
+    return (np.stack(vectors) if vectors else np.zeros((0, dim), np.float32)), keys, get_embedder(settings).info.id
 
 
 def main() -> None:
@@ -59,10 +60,13 @@ def main() -> None:
     for model in args.models.split(","):
         corpora = args.corpora.split(",")
         galleries = {c: gallery(model, c) for c in corpora}
+        for c in [c for c, g in galleries.items() if len(set(g[1])) < 5]:
+            print(f"| {model} | {c} ({len(set(galleries.pop(c)[1]))} speakers with a file enrolment accepts) | – | "
+                  "too few to adapt or judge | | | | no |")
         if len(corpora) > 1:
-            galleries[f"all {len(corpora)} together"] = (np.vstack([g[0] for g in galleries.values()]),
-                                                         [k for g in galleries.values() for k in g[1]],
-                                                         galleries[corpora[0]][2])
+            galleries[f"all {len(galleries)} together"] = (np.vstack([g[0] for g in galleries.values()]),
+                                                           [k for g in galleries.values() for k in g[1]],
+                                                           next(iter(galleries.values()))[2])
         for name, (vectors, keys, model_id) in galleries.items():
             for method in args.methods.split(","):
                 base, adapted = evaluate(vectors, keys, model_id, method, args.folds)
