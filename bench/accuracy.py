@@ -47,10 +47,10 @@ MIN_SPEAKERS_FOR_FAR = 10
 STRICT_TARGETS = (0.001, 0.0001)
 
 
-def strict_targets(scores: np.ndarray, labels: np.ndarray) -> dict:
+def strict_targets(scores: np.ndarray, labels: np.ndarray, targets: tuple[float, ...] = STRICT_TARGETS) -> dict:
     """FAR and FRR at the stricter operating points banks use (1 in 1,000 and 1 in 10,000), with 95 % CIs."""
     out = {}
-    for target in STRICT_TARGETS:
+    for target in targets:
         at = evaluation.rates_at(scores, labels, threshold_for(target))
         out[f"{target:g}"] = {"far": at["far"], "far_ci": at["far_ci"], "fa": at["false_accepts"],
                               "non": at["non_targets"], "frr": at["frr"]}

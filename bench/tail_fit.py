@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.accuracy import strict_targets
 from bench.common import KIT, TRIALS, machine
 from shared.core.settings import Settings
 from shared.embedding.embedder import get_embedder
@@ -41,7 +42,6 @@ from shared.evaluation.trials import (
     vector_of,
 )
 from shared.scoring import calibration as cal
-from shared.scoring.calibration import threshold_for
 from shared.scoring.normalization import impostor_scores
 from shared.scoring.stats import build
 
@@ -81,15 +81,6 @@ def list_scores(model: str, corpus: str, quantiles: list[float]) -> dict:
     return out
 
 
-def rates(scores: np.ndarray, labels: np.ndarray) -> dict:
-    got = {}
-    for target in TARGETS:
-        at = evaluation.rates_at(scores, labels, threshold_for(target))
-        got[f"{target:g}"] = {"far": at["far"], "far_ci": at["far_ci"], "fa": at["false_accepts"],
-                              "non": at["non_targets"], "frr": at["frr"]}
-    return got
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default="ecapa,campplus")
@@ -110,7 +101,7 @@ def main() -> None:
             results[model]["lists"][c] = {"speakers": got["speakers"], "pairs": got["pairs"], "fits": got["fits"],
                                           "rates": {}}
             for tail in tails:
-                r = rates(got["scores"][tail], got["labels"])
+                r = strict_targets(got["scores"][tail], got["labels"], TARGETS)
                 results[model]["lists"][c]["rates"][tail] = r
                 cells = [f"{v['far']:.3f} ({v['fa']}/{v['non']}), {v['frr']:.1f}" for v in r.values()]
                 print(f"| {c} ({got['speakers']}, {got['pairs']}) | {tail} | " + " | ".join(cells) + " |")
