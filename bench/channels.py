@@ -153,7 +153,8 @@ def mixed_gallery(trials: list[Trial], clean: dict, phone: dict, settings: Setti
     return out
 
 
-def run_model(model: str, conditions: list[Condition], target_far: float, poc_conditions: set[str]) -> dict:
+def run_model(model: str, conditions: list[Condition], target_far: float, poc_conditions: set[str],
+              lists: tuple[str, ...] = tuple(LISTS)) -> dict:
     env = Settings.from_env()
     settings = replace(env, model=model, target_far=target_far,
                        model_source=env.model_source if model == env.model else "")  # each model's own default
@@ -165,7 +166,7 @@ def run_model(model: str, conditions: list[Condition], target_far: float, poc_co
         ecapa = baseline_settings(settings)
         poc = Conditioned(EmbeddingCache(ecapa, get_embedder(ecapa).info.id, front_end="poc"), pcm_only=True)
     out: dict = {"model_id": model_id, "lists": {}}
-    for name, pool in LISTS.items():
+    for name, pool in ((n, LISTS[n]) for n in lists):
         trials = read_trials(TRIALS / f"{name}.txt")
         enrols = sorted({f for t in trials for f in t.enrol})
         tests = sorted({t.test for t in trials})
@@ -261,6 +262,7 @@ def main() -> None:
     parser.add_argument("--target-far", type=float, default=0.01)
     parser.add_argument("--poc-conditions", default=",".join(POC_CONDITIONS),
                         help="conditions that also get the PoC baseline (plain ECAPA cosine; '' for none)")
+    parser.add_argument("--lists", default=",".join(LISTS), help="trial lists to score (default: both)")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--summary", type=Path, nargs="+", metavar="JSON",
                         help="print the table over models of earlier runs' --json files, and stop")
@@ -277,7 +279,7 @@ def main() -> None:
     results = {}
     for i, model in enumerate(args.models.split(",")):
         poc = set(filter(None, args.poc_conditions.split(","))) if i == 0 else set()
-        results[model] = run_model(model, conditions, args.target_far, poc)
+        results[model] = run_model(model, conditions, args.target_far, poc, tuple(args.lists.split(",")))
     print(f"\nmachine: {machine()}; operating point: target FAR {args.target_far:.2%}")
     print_tables(results)
     summary(results)
