@@ -101,12 +101,6 @@ class Calibration:
         tail = data.get("tail")
         return cls(**{**data, "tail": Tail(**tail) if tail else None})
 
-    def with_tail(self, impostor: np.ndarray) -> Calibration:
-        """This fit with the extreme-value tail of ``impostor`` (the same scores it was fitted on)."""
-        from dataclasses import replace
-
-        return replace(self, tail=Tail.fit(np.asarray(impostor, np.float64), self.mean, self.std))
-
     def without_tail(self) -> Calibration:
         """The normal fit alone (``VOICEID_SCORE_TAIL=normal``)."""
         from dataclasses import replace

@@ -60,7 +60,6 @@ class Scored:
     cosine: float
     snorm: float
     score: float  # calibrated: -log10(estimated false-accept rate)
-    fit: str = ""  # the pair class whose calibration scored it ("": the pooled fit)
 
 
 @dataclass(frozen=True)
@@ -122,8 +121,8 @@ class GalleryStats:
         """
         out = []
         for j, n in enumerate(score(probe, keys, models, self.cohort, self.params.top_n, self.params.drop)):
-            value, cls = self.evidence(n.snorm, probe_band, bands[j] if bands is not None else UNKNOWN)
-            out.append(Scored(key=n.key, cosine=n.cosine, snorm=n.snorm, score=value - self.margin, fit=cls))
+            value, _ = self.evidence(n.snorm, probe_band, bands[j] if bands is not None else UNKNOWN)
+            out.append(Scored(key=n.key, cosine=n.cosine, snorm=n.snorm, score=value - self.margin))
         return out
 
     def summary(self, probe_band: str = UNKNOWN) -> dict:
