@@ -2,8 +2,8 @@
 
 The gallery's speakers are split into ``folds`` by a stable hash of their key. For each fold,
 the back-end is learned on the voiceprints of the other folds only, and both the base and the
-adapted embeddings are scored the product's way (:func:`shared.scoring.stats.build` on the
-other folds' speakers as the gallery, AS-norm, calibration): every held-back speaker enrols
+adapted embeddings are scored the product's way (:func:`shared.scoring.stats.build` on every
+enrolled speaker as the gallery, AS-norm, calibration): every held-back speaker enrols
 with the first half of their voiceprints and each of the rest is a probe against every
 held-back enrolment (their own: a target trial; the others': impostor trials); the other folds'
 speakers enrol the same way, so the gallery statistics see models like those scored. Scores of all
@@ -64,14 +64,16 @@ def held_back_trials(vectors: np.ndarray, keys: Sequence[str]) -> tuple[list[str
 
 def score_side(train: np.ndarray, train_keys: Sequence[str], held: np.ndarray, held_keys: Sequence[str],
                model_id: str) -> tuple[list[float], list[bool]]:
-    """Scores of the held-back trials with the training speakers as the gallery (the product's path).
+    """Scores of the held-back trials, the product's way.
 
-    The training speakers' gallery models are made like the held-back enrolments (the first half of
-    each one's voiceprints), so that the gallery's impostor pairs and the scored trials are alike.
+    The gallery is everyone enrolled: the training speakers and the held-back speakers' enrolments
+    (in a deployment both are enrolled customers; only the back-end must not have seen the held-back
+    ones). Every speaker model is made like the held-back enrolments (the first half of each one's
+    voiceprints), so that the gallery's impostor pairs and the scored trials are alike.
     """
-    gallery_keys, gallery_models, _ = held_back_trials(train, list(train_keys))
-    stats = build(gallery_keys, gallery_models, model_id)
+    train_names, train_models, _ = held_back_trials(train, list(train_keys))
     names, models, probes = held_back_trials(held, held_keys)
+    stats = build(train_names + names, np.vstack([train_models, models]), model_id)
     scores, labels = [], []
     for row, speaker in probes:
         for s in stats.score(held[row], names, models):
