@@ -41,7 +41,7 @@ from shared.evaluation.trials import (
     read_trials,
     vector_of,
 )
-from shared.scoring import calibration as cal
+from shared.scoring.calibration import Calibration
 from shared.scoring.normalization import impostor_scores
 from shared.scoring.stats import build
 
@@ -67,12 +67,7 @@ def list_scores(model: str, corpus: str, quantiles: list[float]) -> dict:
     out = {"labels": np.array([t.label == 1 for t in trials]), "speakers": len(keys), "pairs": len(impostors),
            "scores": {"normal": np.array([stats.calibration.evidence(s) for s in snorm])}, "fits": {}}
     for q in quantiles:
-        saved = cal.TAIL_QUANTILE
-        cal.TAIL_QUANTILE = q
-        try:
-            fitted = cal.Calibration.fit(impostors, "gallery")  # exactly the product's fit, at this quantile
-        finally:
-            cal.TAIL_QUANTILE = saved
+        fitted = Calibration.fit(impostors, "gallery", tail_quantile=q)  # exactly the product's fit, at this quantile
         name = f"gpd@{q:g}"
         out["scores"][name] = np.array([fitted.evidence(s) - stats.margin for s in snorm])
         out["fits"][name] = None if fitted.tail is None else {"shape": fitted.tail.shape, "scale": fitted.tail.scale,

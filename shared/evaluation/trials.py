@@ -111,8 +111,7 @@ def score_trials(trials: list[Trial], emb: dict[str, FileEmbedding], settings: S
     for t in trials:
         key = ",".join(t.enrol)
         j = index[key]
-        got = stats.score(vector_of(emb[t.test], dim), [key], models[[j]], emb[t.test].band if use_bands else "",
-                          [bands[j]])[0]
+        got = stats.score(vector_of(emb[t.test], dim), [key], models[[j]], emb[t.test].band, [bands[j]])[0]
         scores.append(got.score)
         cosine.append(got.cosine)
         failed.append(emb[t.test].gate(settings.min_speech_identify_s) is not None

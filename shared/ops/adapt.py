@@ -13,6 +13,7 @@ with the before/after table inside. Using it is then two steps an operator takes
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -83,7 +84,7 @@ def adapt(storage: Storage, settings: Settings, out: Path, *, source: str | None
     """Evaluate ``method`` on held-back speakers of the gallery; write ``out`` only when it is better."""
     model_id = source_gallery(storage, source)
     vectors, keys = voiceprints(storage, model_id, settings)
-    counts = {k: keys.count(k) for k in set(keys)}
+    counts = Counter(keys)
     keep = [i for i, k in enumerate(keys) if counts[k] >= 2]
     speakers = len({keys[i] for i in keep})
     report = AdaptReport(source=model_id, method=method, speakers=speakers, voiceprints=len(keep))

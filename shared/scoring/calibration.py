@@ -19,10 +19,10 @@ corpora in docs/accuracy.md.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
-from scipy.special import log_ndtr
+from scipy.special import log_ndtr, ndtr
 
 LN10 = math.log(10.0)
 MIN_STD = 0.05
@@ -65,12 +65,12 @@ class Tail:
         return max(math.log10(self.share) + log_sf / LN10, -MAX_EVIDENCE)
 
     @classmethod
-    def fit(cls, impostor: np.ndarray, mean: float, std: float) -> Tail | None:
-        """The tail above the :data:`TAIL_QUANTILE` of ``impostor`` (None with fewer than
+    def fit(cls, impostor: np.ndarray, mean: float, std: float, quantile: float = TAIL_QUANTILE) -> Tail | None:
+        """The tail above the ``quantile`` of ``impostor`` (None with fewer than
         :data:`MIN_EXCEEDANCES` pairs above it, or when the fit fails)."""
         from scipy.stats import genpareto
 
-        threshold = float(np.quantile(impostor, TAIL_QUANTILE))
+        threshold = float(np.quantile(impostor, quantile))
         excess = impostor[impostor > threshold] - threshold
         if len(excess) < MIN_EXCEEDANCES or float(np.ptp(excess)) <= 0:
             return None
@@ -80,8 +80,7 @@ class Tail:
             return None
         if not (np.isfinite(shape) and np.isfinite(scale) and scale > 0):
             return None
-        share = 10 ** (log_ndtr(-(threshold - mean) / std) / LN10)
-        return cls(threshold=threshold, share=float(share), shape=float(shape), scale=float(scale),
+        return cls(threshold=threshold, share=float(ndtr(-(threshold - mean) / std)), shape=float(shape), scale=float(scale),
                    exceedances=int(len(excess)))
 
 
@@ -103,12 +102,10 @@ class Calibration:
 
     def without_tail(self) -> Calibration:
         """The normal fit alone (``VOICEID_SCORE_TAIL=normal``)."""
-        from dataclasses import replace
-
         return self if self.tail is None else replace(self, tail=None)
 
     @classmethod
-    def fit(cls, impostor: np.ndarray, source: str) -> Calibration:
+    def fit(cls, impostor: np.ndarray, source: str, tail_quantile: float = TAIL_QUANTILE) -> Calibration:
         """A normal fit (mean, standard deviation) of the impostor scores, after dropping gross outliers.
 
         "Different enrolled speakers" are not always different people: one voice enrolled
@@ -126,7 +123,7 @@ class Calibration:
         spread = max(float(q3 - q1) / IQR_PER_STD, MIN_STD)
         kept = impostor[np.abs(impostor - median) <= OUTLIER_SPREADS * spread]
         mean, std = float(np.mean(kept)), max(float(np.std(kept)), MIN_STD)
-        tail = Tail.fit(impostor[np.abs(impostor - median) <= TAIL_SPREADS * spread], mean, std)
+        tail = Tail.fit(impostor[np.abs(impostor - median) <= TAIL_SPREADS * spread], mean, std, tail_quantile)
         return cls(mean=mean, std=std, pairs=int(len(kept)), source=source, tail=tail)
 
     def evidence(self, snorm: float) -> float:
