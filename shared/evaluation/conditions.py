@@ -22,11 +22,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import butter, fftconvolve, sosfilt
 
+from shared.audio.channels import (
+    SAMPLE_RATE,
+    babble,
+    band,
+    in_room,
+    mix_at_snr,
+    peak,
+    pink_noise,
+    room_response,
+)
 from shared.audio.decode import ffmpeg_exe
 
-SAMPLE_RATE = 16_000
 PHONE_BAND = "highpass=f=300:poles=2,highpass=f=300:poles=2,lowpass=f=3400:poles=2,lowpass=f=3400:poles=2"
 
 # codec -> (ffmpeg output arguments at 8 kHz unless said, file suffix)
@@ -89,56 +97,8 @@ def seed_for(condition: str, clip: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{condition}|{clip}".encode()).digest()[:8], "little")
 
 
-def power(x: np.ndarray) -> float:
-    return float(np.mean(np.asarray(x, np.float64) ** 2)) + 1e-12
-
-
-def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
-    """``speech`` plus ``noise`` scaled so that their power ratio is ``snr_db`` (noise tiled or cut to length)."""
-    noise = np.resize(np.asarray(noise, np.float64), len(speech))
-    gain = np.sqrt(power(speech) / (power(noise) * 10 ** (snr_db / 10)))
-    return np.asarray(speech, np.float64) + gain * noise
-
-
-def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Stationary 1/f noise (equal power per octave, like most environmental noise), unit power."""
-    spectrum = np.fft.rfft(rng.standard_normal(n))
-    f = np.arange(len(spectrum), dtype=np.float64)
-    f[0] = 1.0
-    x = np.fft.irfft(spectrum / np.sqrt(f), n)
-    return x / np.sqrt(power(x))
-
-
-def babble(pool: Sequence[np.ndarray], talkers: int, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``talkers`` voices from ``pool`` (never the gallery's), each from a random offset, at equal power."""
-    picks = rng.choice(len(pool), size=min(talkers, len(pool)), replace=False)
-    out = np.zeros(n)
-    for i in picks:
-        clip = np.asarray(pool[i], np.float64)
-        start = int(rng.integers(0, max(1, len(clip) - n))) if len(clip) > n else 0
-        part = np.resize(clip[start:start + n], n)
-        out += part / np.sqrt(power(part))
-    return out / np.sqrt(power(out))
-
-
-def room(x: np.ndarray, rt60_s: float, rng: np.random.Generator) -> np.ndarray:
-    """The clip in a room: direct sound, then exponentially decaying diffuse reflections (-60 dB at ``rt60_s``)."""
-    length = int(rt60_s * SAMPLE_RATE)
-    t = np.arange(length) / SAMPLE_RATE
-    ir = rng.standard_normal(length) * np.exp(-6.9 * t / rt60_s) * 0.25
-    ir[: int(0.003 * SAMPLE_RATE)] = 0.0
-    ir[0] = 1.0
-    return fftconvolve(np.asarray(x, np.float64), ir)[: len(x)]
-
-
 def band_limit(x: np.ndarray, low: float = 300.0, high: float = 3400.0) -> np.ndarray:
-    sos = butter(6, [low, high], btype="band", fs=SAMPLE_RATE, output="sos")
-    return sosfilt(sos, np.asarray(x, np.float64))
-
-
-def peak(x: np.ndarray, level: float = 0.89) -> np.ndarray:
-    """Scaled to ``level`` of full scale (-1 dBFS), as the kit's clips are: no clipping in any condition."""
-    return (level * x / (np.max(np.abs(x)) + 1e-12)).astype(np.float32)
+    return band(x, low, high, order=6)
 
 
 def encode(samples: np.ndarray, codec: str, out: Path) -> None:
@@ -179,7 +139,7 @@ def degrade(samples: np.ndarray, condition: Condition, rng: np.random.Generator,
     elif condition.kind == "noise":
         x = mix_at_snr(x, pink_noise(len(x), rng), condition.snr_db)
     elif condition.kind == "reverb":
-        x = room(x, condition.rt60_s, rng)
+        x = in_room(x, room_response(rng, condition.rt60_s, reflections=0.25, gap_s=0.003))
     return peak(x)
 
 

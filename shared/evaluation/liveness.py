@@ -17,11 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from shared.audio.channels import telephone
 from shared.audio.decode import decode
 from shared.core.errors import PermanentError
 from shared.core.settings import Settings
 from shared.liveness import aasist
-from shared.liveness.augment import simulate_replay, telephone
+from shared.liveness.augment import simulate_replay
 from shared.liveness.calibration import decide
 from shared.liveness.features import FeatureCache, clip_features, select
 from shared.liveness.model import LivenessModel

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from shared.audio.channels import mix_at_snr, pink_noise, power
 from shared.audio.decode import decode
 from shared.evaluation.conditions import (
     BY_NAME,
@@ -12,9 +13,6 @@ from shared.evaluation.conditions import (
     CONDITIONS,
     build_file,
     degrade,
-    mix_at_snr,
-    pink_noise,
-    power,
     seed_for,
 )
 
