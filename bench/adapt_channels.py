@@ -95,7 +95,7 @@ def adapted(emb: dict[str, FileEmbedding], a: Adaptation | None) -> dict[str, Fi
     return {k: replace(fe, vector=a.apply(fe.vector)) if fe.vector is not None else fe for k, fe in emb.items()}
 
 
-def run(model: str, conditions: list[Condition], target_far: float) -> dict:
+def run(model: str, conditions: list[Condition], target_far: float, measured: tuple[str, ...] = tuple(LISTS)) -> dict:
     env = Settings.from_env()
     settings = replace(env, model=model, target_far=target_far,
                        model_source=env.model_source if model == env.model else "")
@@ -111,8 +111,8 @@ def run(model: str, conditions: list[Condition], target_far: float) -> dict:
         clean = {f: product.get(f, BY_NAME["clean"], pool) for f in enrols + tests}
         lists[name] = (trials, enrols, tests, clean, copies_of(enrols, cache))
     out: dict = {"model_id": model_id, "lists": {}}
-    for name, (trials, enrols, tests, clean, copies) in lists.items():
-        other = LISTS[name]
+    for name, (trials, enrols, tests, clean, copies) in ((n, lists[n]) for n in measured):
+        other, pool = LISTS[name], LISTS[name]
         o_trials, o_enrols, _, o_clean, o_copies = lists[other]
         mine = {speaker(f) for f in enrols}
         o_enrols = [f for f in o_enrols if speaker(f) not in mine]  # the two LibriSpeech lists share 3 readers
@@ -156,10 +156,11 @@ def main() -> None:
     parser.add_argument("--models", default="ecapa")
     parser.add_argument("--conditions", default=",".join(c.name for c in CONDITIONS))
     parser.add_argument("--target-far", type=float, default=0.01)
+    parser.add_argument("--lists", default=",".join(LISTS), help="trial lists to measure (both are read)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     conditions = [BY_NAME[c] for c in args.conditions.split(",")]
-    results = {m: run(m, conditions, args.target_far) for m in args.models.split(",")}
+    results = {m: run(m, conditions, args.target_far, tuple(args.lists.split(","))) for m in args.models.split(",")}
     print(f"\nmachine: {machine()}")
     table(results)
     if args.json:

@@ -4,9 +4,11 @@
 #
 #   infra/deploy.sh RESOURCE_GROUP PREFIX [premium|flex] [LOCATION]
 #
-# Order: infrastructure, the voiceprint key in Key Vault (made once, never printed), the code package,
-# then (flex) the Event Grid subscriptions, which need the published code's blobs_extension key.
-# Re-running is safe: the template is idempotent, the key is kept, the package is replaced.
+# Order: infrastructure (with the voiceprint key-encryption key, an HSM key that never leaves Key Vault), the
+# code package, then (flex) the Event Grid subscriptions, which need the published code's blobs_extension key.
+# KEY_CUSTODY=secret keeps the older layout (a key in a Key Vault secret, made once here, never printed) for a
+# deployment that has not run voiceid rotate-key onto the vault key yet (docs/security.md).
+# Re-running is safe: the template is idempotent, the keys are kept, the package is replaced.
 # Status: written against the documented az commands; not run from the project's environment (no cloud).
 set -euo pipefail
 
@@ -17,19 +19,20 @@ LOCATION=${4:-westeurope}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 VOICEID="${VOICEID:-$ROOT/.venv/bin/voiceid}"
+KEY_CUSTODY=${KEY_CUSTODY:-vaultKey}
 OPERATOR=$(az ad signed-in-user show --query id -o tsv 2>/dev/null || true)  # you get the operator roles
 
 echo "1/5 infrastructure ($HOSTING) in $RG"
 az group create -n "$RG" -l "$LOCATION" -o none
 out=$(az deployment group create -g "$RG" -f "$HERE/main.bicep" \
-  -p prefix="$PREFIX" hosting="$HOSTING" operatorPrincipalId="$OPERATOR" \
+  -p prefix="$PREFIX" hosting="$HOSTING" operatorPrincipalId="$OPERATOR" keyCustody="$KEY_CUSTODY" \
   --query properties.outputs -o json)
 APP=$(jq -r .functionApp.value <<<"$out")
 ACCOUNT=$(jq -r .storageAccount.value <<<"$out")
 VAULT=$(jq -r .keyVault.value <<<"$out")
 
-echo "2/5 voiceprint key in $VAULT (kept when it exists)"
-if ! az keyvault secret show --vault-name "$VAULT" --name voiceprint-keys -o none 2>/dev/null; then
+echo "2/5 voiceprint key in $VAULT: $(jq -r .voiceprintKey.value <<<"$out") ($KEY_CUSTODY)"
+if [ "$KEY_CUSTODY" = secret ] && ! az keyvault secret show --vault-name "$VAULT" --name voiceprint-keys -o none 2>/dev/null; then
   "$VOICEID" keygen "k$(date +%Y%m)" | az keyvault secret set --vault-name "$VAULT" --name voiceprint-keys \
     --file /dev/stdin -o none
 fi
@@ -51,7 +54,7 @@ if [ "$HOSTING" = premium ]; then
     -f "$ROOT/build/voiceid.zip" -o none
   url="https://$ACCOUNT.blob.core.windows.net/deployments/$blob"
   az deployment group create -g "$RG" -f "$HERE/main.bicep" -o none \
-    -p prefix="$PREFIX" hosting=premium operatorPrincipalId="$OPERATOR" packageUrl="$url"
+    -p prefix="$PREFIX" hosting=premium operatorPrincipalId="$OPERATOR" keyCustody="$KEY_CUSTODY" packageUrl="$url"
 else
   az functionapp deployment source config-zip -g "$RG" -n "$APP" --src "$ROOT/build/voiceid.zip" \
     --build-remote true -o none

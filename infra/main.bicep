@@ -1,6 +1,6 @@
 // voiceid on Azure: one storage account holding the storage contract, one Linux Function App (Python 3.11,
-// v1 programming model), a user-assigned managed identity with data roles only, a Key Vault for the voiceprint
-// key, Application Insights. No secret is in this file and none is made by it: the app reaches storage, Key Vault
+// v1 programming model), a user-assigned managed identity with data roles only, a Key Vault holding the voiceprint
+// key-encryption key (an HSM-backed key that wraps data keys inside the vault), Application Insights. No secret is in this file and none is made by it: the app reaches storage, Key Vault
 // and Application Insights as its identity (no connection string, no account key; shared-key access is off).
 // Two hostings: 'premium' (Elastic Premium, the polling blob trigger, the model stays warm) and 'flex'
 // (Flex Consumption: blob triggers with "source": "EventGrid", subscriptions in eventgrid.bicep after publishing).
@@ -30,6 +30,12 @@ param probeBackstopDays int = 31
 param operatorPrincipalId string = ''
 @description('Blob URL of the app package (premium hosting runs from this zip, read with the managed identity; deploy.sh uploads it). Empty at the first deployment: deploy.sh uploads the zip, then deploys again with its URL.')
 param packageUrl string = ''
+@description('vaultKey: data keys are wrapped by the Key Vault key voiceprint-kek (it never leaves the vault; the app holds the Key Vault Crypto User role on that key only). secret: the older layout, a key-encryption key in the Key Vault secret voiceprint-keys that the app loads into memory; keep it only until voiceid rotate-key has moved the blobs (docs/security.md).')
+@allowed(['vaultKey', 'secret'])
+param keyCustody string = 'vaultKey'
+@description('premium: the key-encryption key is HSM-protected (RSA-HSM, FIPS 140 Level 3). standard: software-protected RSA.')
+@allowed(['premium', 'standard'])
+param vaultSku string = 'premium'
 
 var suffix = uniqueString(resourceGroup().id)
 var storageName = take('${prefix}${suffix}', 24)
@@ -40,7 +46,8 @@ var queues = ['match-jobs', 'match-jobs-poison', 'webjobs-blobtrigger-poison']
 var roles = {
   blobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // the Functions host keeps leases and receipts in azure-webjobs-hosts
   queueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // match-jobs, poison queues
-  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6' // VOICEID_VOICEPRINT_KEYS (Key Vault reference)
+  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6' // keyCustody 'secret' only: the Key Vault reference
+  keyVaultCryptoUser: '12338af0-0e69-4776-bea7-57ae8d297424' // wrapKey/unwrapKey, on the one key (not the vault)
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb' // Application Insights with local auth off
 }
 
@@ -130,11 +137,24 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   location: location
   properties: {
     tenantId: subscription().tenantId
-    sku: { family: 'A', name: 'standard' }
+    sku: { family: 'A', name: vaultSku }
     enableRbacAuthorization: true
     enableSoftDelete: true // the vault holds the key-encryption key, not biometric data: losing it loses every voiceprint
     enablePurgeProtection: true
     publicNetworkAccess: 'Enabled'
+  }
+}
+
+// The voiceprint key-encryption key: wrapKey/unwrapKey only (it cannot encrypt, sign or be exported). Each blob
+// records the key version that wrapped it, so a new version (rotation in the portal) leaves old blobs readable.
+resource kek 'Microsoft.KeyVault/vaults/keys@2023-07-01' = {
+  parent: vault
+  name: 'voiceprint-kek'
+  properties: {
+    kty: (vaultSku == 'premium') ? 'RSA-HSM' : 'RSA'
+    keySize: 3072
+    keyOps: ['wrapKey', 'unwrapKey']
+    attributes: { enabled: true, exportable: false }
   }
 }
 
@@ -175,7 +195,17 @@ resource queueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   }
 }
 
-resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+resource kekUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(kek.id, identity.id, roles.keyVaultCryptoUser)
+  scope: kek
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultCryptoUser)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (keyCustody == 'secret') {
   name: guid(vault.id, identity.id, roles.keyVaultSecretsUser)
   scope: vault
   properties: {
@@ -213,7 +243,16 @@ resource operatorQueues 'Microsoft.Authorization/roleAssignments@2022-04-01' = i
   }
 }
 
-resource operatorSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+resource operatorKek 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  name: guid(kek.id, operatorPrincipalId, roles.keyVaultCryptoUser)
+  scope: kek
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultCryptoUser)
+    principalId: operatorPrincipalId
+  }
+}
+
+resource operatorSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId) && keyCustody == 'secret') {
   name: guid(vault.id, operatorPrincipalId, roles.keyVaultSecretsUser)
   scope: vault
   properties: {
@@ -228,7 +267,8 @@ var identitySettings = [
   { name: 'AzureWebJobsStorage__clientId', value: identity.properties.clientId }
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
   { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identity.properties.clientId};Authorization=AAD' }
-  { name: 'VOICEID_VOICEPRINT_KEYS', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=voiceprint-keys)' }
+  // vaultKey: the key's id (not a secret); secret: a Key Vault reference to the in-memory key (older deployments)
+  { name: 'VOICEID_VOICEPRINT_KEYS', value: (keyCustody == 'vaultKey') ? kek.properties.keyUri : '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=voiceprint-keys)' }
   { name: 'VOICEID_MODEL', value: 'ecapa' }
   { name: 'VOICEID_MODEL_SOURCE', value: 'speechbrain/spkrec-ecapa-voxceleb' }
   { name: 'VOICEID_DEVICE', value: 'cpu' }
@@ -308,4 +348,5 @@ resource flexApp 'Microsoft.Web/sites@2023-12-01' = if (hosting == 'flex') {
 output functionApp string = hosting == 'premium' ? premiumApp.name : flexApp.name
 output storageAccount string = storage.name
 output keyVault string = vault.name
+output voiceprintKey string = kek.properties.keyUri
 output identityClientId string = identity.properties.clientId

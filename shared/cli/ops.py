@@ -99,7 +99,9 @@ examples:
   export VOICEID_VOICEPRINT_KEYS="$(voiceid keygen k1)"                      # a laptop
   voiceid keygen k1 | az keyvault secret set --vault-name VAULT --name voiceprint-keys --file /dev/stdin
 rotation: set VOICEID_VOICEPRINT_KEYS="NEW,OLD" (new entry first) everywhere, run voiceid rotate-key,
-then drop OLD once voiceid rotate-key --check reports nothing left under it."""
+then drop OLD once voiceid rotate-key --check reports nothing left under it.
+On Azure prefer a Key Vault key, which never leaves the vault (infra/main.bicep makes one): an entry
+https://VAULT.vault.azure.net/keys/voiceprint-kek needs no keygen; see docs/security.md."""
 
 ROTATE_HELP = """Re-seal every voiceprint shard, gallery statistics blob and kept probe embedding under the first key
 of VOICEID_VOICEPRINT_KEYS (a fresh data key each), opening each with whichever listed key sealed it.

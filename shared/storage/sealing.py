@@ -4,19 +4,23 @@ A reader of the storage account alone must not be able to use a voiceprint, so t
 application seals these blobs itself before they reach storage:
 
 - every blob gets its own random 256-bit data key and is encrypted with AES-256-GCM;
-- the data key is wrapped (AES key wrap, RFC 3394) by a key-encryption key (KEK) from
-  ``VOICEID_VOICEPRINT_KEYS``, which on Azure is a Key Vault reference, so the KEK lives
-  in Key Vault and in the app's memory, never in storage;
+- the data key is wrapped by a key-encryption key (KEK) from ``VOICEID_VOICEPRINT_KEYS``:
+  either a Key Vault (or Managed HSM) *key*, which wraps and unwraps it inside the vault so the
+  KEK never leaves it (:mod:`shared.storage.keyvault`, what infra deploys), or a 256-bit key
+  held in the app's memory (AES key wrap, RFC 3394; laptops, tests, older deployments that
+  keep it in a Key Vault secret). Never in storage;
 - the blob's container and path are the GCM associated data, so a sealed blob copied
   to another path (say, one speaker's shard over another's) does not open.
 
-``VOICEID_VOICEPRINT_KEYS`` is ``kid:base64key[,kid:base64key...]``: the first key seals
-new blobs, every listed key opens old ones. Rotation: put the new key first, keep the
-old one listed, run ``voiceid rotate-key`` (it re-seals every blob under the new key),
-then drop the old one.
+``VOICEID_VOICEPRINT_KEYS`` lists entries ``kid:base64key`` or
+``https://<vault>/keys/<name>[/<version>]`` (:mod:`shared.core.keys`): the first seals new
+blobs, every listed key opens old ones. Rotation, including between a local key and a vault
+key in either direction: put the new key first, keep the old one listed, run
+``voiceid rotate-key`` (it re-seals every blob under the new key), then drop the old one.
 
 Blob layout: ``MAGIC`` | header length (2 bytes, big endian) | header JSON
-``{"v": 1, "kid", "wrapped", "nonce"}`` | ciphertext with its 16-byte tag. A blob without
+``{"v": 1, "kid", "wrapped", "nonce"}`` (a vault key adds ``"kv"``, the key id with the
+version that wrapped, and ``"alg"``) | ciphertext with its 16-byte tag. A blob without
 the magic is plaintext (written before keys were set); it is read with a warning, and
 ``voiceid rotate-key`` seals it. Accepting it gives an attacker nothing new: whoever can
 write the storage account can already enrol anyone through the ``enroll`` container.
@@ -43,10 +47,11 @@ from cryptography.hazmat.primitives.keywrap import (
 )
 
 from shared.core.errors import PermanentError
-from shared.core.keys import ENV, parse_keys
+from shared.core.keys import ENV, VaultKey, parse_keys
 from shared.core.keys import (
     new_key_entry as new_key_entry,  # voiceid keygen's, re-exported beside the keyring
 )
+from shared.storage import keyvault
 
 if TYPE_CHECKING:
     from shared.storage.base import Storage
@@ -84,7 +89,7 @@ def _header(data: bytes) -> tuple[dict, bytes]:
 class Keyring:
     """The key-encryption keys of this process; the first seals, all of them open."""
 
-    keys: dict[str, bytes] = field(default_factory=dict, repr=False)
+    keys: dict[str, bytes | VaultKey] = field(default_factory=dict, repr=False)
     active: str | None = None
 
     @classmethod
@@ -107,8 +112,7 @@ class Keyring:
             return data
         data_key, nonce = AESGCM.generate_key(bit_length=256), secrets.token_bytes(12)
         header = json.dumps({"v": 1, "kid": self.active, "nonce": base64.b64encode(nonce).decode(),
-                             "wrapped": base64.b64encode(aes_key_wrap(self.keys[self.active], data_key)).decode()},
-                            separators=(",", ":")).encode()
+                             **self._wrap(data_key)}, separators=(",", ":")).encode()
         body = AESGCM(data_key).encrypt(nonce, data, where.encode())
         return MAGIC + len(header).to_bytes(2, "big") + header + body
 
@@ -121,17 +125,43 @@ class Keyring:
                            where, ENV)
             return data
         header, body = _header(data)
-        kek = self.keys.get(header.get("kid", ""))
+        kek = self._kek(header)
         if kek is None:
             raise PermanentError(f"{where} is sealed with key '{header.get('kid')}', which {ENV} does not list: "
                                  "add that key back (keep old keys until voiceid rotate-key has finished)",
                                  code="seal.key_missing")
         try:
-            data_key = aes_key_unwrap(kek, base64.b64decode(header["wrapped"]))
+            data_key = self._unwrap(kek, header)
             return AESGCM(data_key).decrypt(base64.b64decode(header["nonce"]), body, where.encode())
         except (InvalidUnwrap, InvalidTag, KeyError, binascii.Error) as exc:
             raise PermanentError(f"{where} does not open with key '{header.get('kid')}': the blob was altered, "
                                  "moved from another path, or the key under that id changed", code="seal.damaged") from exc
+
+    def _wrap(self, data_key: bytes) -> dict:
+        """The header fields that carry ``data_key`` wrapped by the active key."""
+        kek = self.keys[self.active]
+        if isinstance(kek, VaultKey):
+            wrapped, key_id = keyvault.wrap(kek, data_key)
+            return {"wrapped": base64.b64encode(wrapped).decode(), "kv": key_id, "alg": kek.algorithm}
+        return {"wrapped": base64.b64encode(aes_key_wrap(kek, data_key)).decode()}
+
+    def _kek(self, header: dict) -> bytes | VaultKey | None:
+        """The listed key that sealed a blob: by its id, or (a vault key) by any listed entry of the same key."""
+        found = self.keys.get(header.get("kid", ""))
+        if found is None and header.get("kv"):
+            found = next((k for k in self.keys.values() if isinstance(k, VaultKey) and k.same_key(header["kv"])), None)
+        return found
+
+    @staticmethod
+    def _unwrap(kek: bytes | VaultKey, header: dict) -> bytes:
+        wrapped = base64.b64decode(header["wrapped"])
+        if isinstance(kek, VaultKey):
+            if "kv" not in header:
+                raise KeyError("kv")  # a locally sealed header under a vault key's id: altered
+            return keyvault.unwrap(header["kv"], header.get("alg", kek.algorithm), wrapped)
+        if "kv" in header:
+            raise KeyError("kv")  # a vault-sealed header under a local key's id
+        return aes_key_unwrap(kek, wrapped)
 
 
 def read_blob(storage: Storage, ring: Keyring, container: str, blob: str) -> tuple[bytes, str] | None:

@@ -24,6 +24,7 @@ DATA_ROLES = {  # the only roles the template may assign: data plane, no Owner/C
     "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
     "974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",
     "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
+    "12338af0-0e69-4776-bea7-57ae8d297424": "Key Vault Crypto User",
     "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
 }
 
@@ -107,6 +108,21 @@ def test_only_data_roles_are_assigned_to_the_apps_own_identity_or_operators(main
     assert main["resources"]["identity"]["type"] == "Microsoft.ManagedIdentity/userAssignedIdentities"
 
 
+def test_the_voiceprint_key_stays_in_the_vault_and_the_app_may_only_wrap_and_unwrap_with_it(main):
+    assert main["parameters"]["keyCustody"]["default"] == "vaultKey"
+    kek = body(main, "kek")
+    assert kek["parent"] == "vault" and kek["properties"]["keyOps"] == ["wrapKey", "unwrapKey"]
+    assert kek["properties"]["attributes"]["exportable"] is False and kek["properties"]["keySize"] >= 3072
+    assert main["parameters"]["vaultSku"]["default"] == "premium"  # RSA-HSM
+    for name in ("kekUser", "operatorKek"):
+        assert body(main, name)["scope"] == "kek"  # the one key, not the vault
+        role = body(main, name)["properties"]["roleDefinitionId"]["function"]["parameters"]["resource_name_1"]
+        assert role["operator"]["operands"]["operand_2"] == "keyVaultCryptoUser"
+    for name in ("secretsUser", "operatorSecrets"):  # the secret only where the older custody is chosen
+        condition = json.dumps(main["resources"][name]["config"]["condition"])
+        assert '"keyCustody"' in condition and '"secret"' in condition
+
+
 @pytest.mark.parametrize("app", ["premiumApp", "flexApp"])
 def test_both_apps_use_identity_based_connections_and_key_vault(main, app):
     site = body(main, app)
@@ -117,7 +133,10 @@ def test_both_apps_use_identity_based_connections_and_key_vault(main, app):
     assert settings["AzureWebJobsStorage__accountName"] == {
         "operator": {"type": "property_accessor", "operands": {"operand_1": "storage", "operand_2": "name"}}}
     assert settings["AzureWebJobsStorage__credential"] == "managedidentity"
-    assert settings["VOICEID_VOICEPRINT_KEYS"].startswith("@Microsoft.KeyVault(")
+    keys = settings["VOICEID_VOICEPRINT_KEYS"]["operator"]["operands"]  # keyCustody decides
+    assert keys["condition"]["operator"]["operands"] == {"operand_1": "keyCustody", "operand_2": "vaultKey"}
+    assert keys["true_value"]["operator"]["operands"]["operand_1"] == "kek"  # the key's id
+    assert keys["false_value"].startswith("@Microsoft.KeyVault(")  # the older in-memory key, as a reference
     assert "Authorization=AAD" in settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]
     known = set(ENV_NAMES.values())
     assert {n for n in settings if n.startswith("VOICEID_")} <= known  # no misspelt setting
