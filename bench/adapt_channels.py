@@ -1,20 +1,22 @@
 """Channel-degraded copies of the enrolments: do they help on hard channels, and do they cost on clean ones?
 
 ``voiceid adapt`` learns a back-end from the gallery's own voiceprints; a deployment whose customers
-all enrolled in the app has no within-speaker channel variation to learn from. ``--augment`` gives
-each enrolment file copies through simulated channels (``shared.audio.channels.channel_copy``:
+all enrolled in the app has no within-speaker channel variation to learn from. The idea measured
+here gives each enrolment file copies through simulated channels (``shared.audio.channels.channel_copy``:
 a phone line, pink noise, babble of other enrolled voices, a room; draws fixed in advance), so that
 a back-end learns which directions a channel moves a voice. This measures, on the trial lists of
 ``bench.channels`` (enrol clean, probe through every condition built there), four ways of using them:
 
 - ``shipped``: no back-end (today's product);
-- ``wccn``: WCCN learned on the clean enrolments and their copies (what ``voiceid adapt --augment``
-  learns from a gallery: the enrolled speakers' enrolment audio, never a probe);
+- ``wccn``: WCCN learned on the clean enrolments and their copies (what adapt would learn from a
+  gallery's enrolment audio, never a probe);
 - ``wccn-held-out-family``: the same, with the copies of the family that simulates the measured
   condition left out (phone for codecs and band limits, babble, noise, room), so a condition is
   never measured with its own kind of copy in training;
 - ``wccn-other-corpus``: learned on the other list's speakers only (no speaker of the measured
   list), family held out too: the strictest.
+
+Result (docs/accuracy.md): worse on unseen channels, so ``voiceid adapt`` does not use copies.
 
     .venv/bin/python -m bench.adapt_channels [--models ecapa] [--json docs/adapt_channels.json]
 

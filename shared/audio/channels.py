@@ -3,9 +3,10 @@
 Three users need the same acoustics: the liveness detector's training (replays and phone lines
 it must not mistake for attacks, :mod:`shared.liveness.augment`), the evaluation's hard
 conditions (:mod:`shared.evaluation.conditions`, which adds the real codecs through ffmpeg), and
-``voiceid adapt --augment``, which gives each enrolment channel-degraded copies so that a learned
-back-end sees how one voice varies across channels (:func:`channel_copies`). Everything here is
-deterministic given the random generator passed in, so every caller can rebuild the same audio.
+the measurement of channel-degraded enrolment copies as training data for ``voiceid adapt``
+(:func:`channel_copy`, ``bench.adapt_channels``; measured worse on unseen channels, so adapt does
+not use them: docs/accuracy.md). Everything here is deterministic given the random generator
+passed in, so every caller can rebuild the same audio.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def telephone(samples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return peak(resample_poly(narrow, 2, 1)[: len(x)])
 
 
-# ``voiceid adapt --augment``: each enrolment's copies, one per family. The draws are wide and fixed
+# Channel-degraded copies of an enrolment, one per family (bench.adapt_channels). The draws are wide and fixed
 # in advance (nothing here was chosen on a measured condition); the evaluation's conditions use
 # other generators (real codecs through ffmpeg, other voices for babble, fixed SNRs and rooms).
 COPY_FAMILIES = ("phone", "noise", "babble", "room")

@@ -1,4 +1,4 @@
-"""Simulated channels: rooms, phone lines, and the copies ``voiceid adapt --augment`` learns from."""
+"""Simulated channels: rooms, phone lines, and the channel-degraded enrolment copies bench.adapt_channels measures."""
 
 from __future__ import annotations
 
