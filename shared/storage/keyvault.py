@@ -60,13 +60,17 @@ def _client(key_id: str):
 def _failure(exc: Exception, key_id: str, operation: str) -> Exception:
     """Our error for an SDK failure: transient when a retry can help, else permanent with what to fix."""
     from azure.core.exceptions import (
+        ClientAuthenticationError,
         HttpResponseError,
         ResourceNotFoundError,
         ServiceRequestError,
+        ServiceResponseError,
     )
 
     status = getattr(exc, "status_code", None)
-    if isinstance(exc, ServiceRequestError) or status in (408, 429) or (status or 0) >= 500:
+    network = isinstance(exc, (ServiceRequestError, ServiceResponseError))
+    no_token = isinstance(exc, ClientAuthenticationError) and status is None  # the identity endpoint did not answer
+    if network or no_token or status in (408, 429) or (status or 0) >= 500:
         return TransientError(f"Key Vault {operation} on {key_id} failed ({type(exc).__name__}, status {status}); "
                               "it is retried", code="seal.vault_unavailable")
     if isinstance(exc, ResourceNotFoundError) or status == 404:

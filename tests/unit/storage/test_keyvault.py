@@ -13,9 +13,11 @@ import os
 
 import pytest
 from azure.core.exceptions import (
+    ClientAuthenticationError,
     HttpResponseError,
     ResourceNotFoundError,
     ServiceRequestError,
+    ServiceResponseError,
 )
 from azure.keyvault.keys import JsonWebKey
 from azure.keyvault.keys.crypto import CryptographyClient
@@ -146,6 +148,9 @@ def test_a_header_that_mixes_a_local_key_id_with_a_vault_wrap_does_not_open(vaul
 
 @pytest.mark.parametrize("failure, kind, code", [
     (ServiceRequestError(message="no route to vault"), TransientError, "seal.vault_unavailable"),
+    (ServiceResponseError(message="connection reset"), TransientError, "seal.vault_unavailable"),
+    (ClientAuthenticationError(message="managed identity endpoint timed out"), TransientError,
+     "seal.vault_unavailable"),
     (status_error(429), TransientError, "seal.vault_unavailable"),
     (status_error(503), TransientError, "seal.vault_unavailable"),
     (status_error(403), PermanentError, "seal.vault_denied"),
