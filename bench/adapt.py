@@ -13,14 +13,11 @@ and its shrinkage are fixed in ``shared/embedding/adaptation.py``.
 from __future__ import annotations
 
 import argparse
-import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from bench.common import KIT, machine
-from shared.core.settings import Settings
+from bench.common import KIT, machine, model_settings, write_results
 from shared.embedding.embedder import get_embedder
 from shared.evaluation.adaptation import better, evaluate
 from shared.evaluation.embedcache import cache_for
@@ -30,8 +27,7 @@ CORPORA = ("hyke-telephone", "librispeech-multi", "librispeech-split", "fsdd-dig
 
 def gallery(model: str, corpus: str) -> tuple[np.ndarray, list[str], str]:
     """Every clip of ``corpus`` that the product would enrol, as (vectors, speaker keys, model id)."""
-    env = Settings.from_env()
-    settings = replace(env, model=model, model_source=env.model_source if model == env.model else "")
+    settings = model_settings(model)
     cache = cache_for(settings)
     vectors, keys = [], []
     for path in sorted((KIT / corpus).glob("*/*.flac")):
@@ -79,8 +75,7 @@ def main() -> None:
                       f"{after['far']:.2f} | {before['frr']:.2f} → {after['frr']:.2f} | {'yes' if ok else 'no'} |",
                       flush=True)
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine(), "target_far": args.target_far, "results": results},
-                                        indent=2))
+        write_results(args.json, args.target_far, results)
 
 
 if __name__ == "__main__":

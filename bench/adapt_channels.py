@@ -27,16 +27,14 @@ the copies cost four embeddings per enrolment file on top.
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from bench.channels import BUILT, LISTS, Conditioned, report
-from bench.common import KIT, TRIALS, decoded, machine
+from bench.common import KIT, TRIALS, decoded, machine, model_settings, write_results
 from shared.audio.channels import COPY_FAMILIES, channel_copy
-from shared.core.settings import Settings
 from shared.embedding.adaptation import Adaptation, fit
 from shared.embedding.embedder import get_embedder
 from shared.evaluation.conditions import (
@@ -98,9 +96,7 @@ def adapted(emb: dict[str, FileEmbedding], a: Adaptation | None) -> dict[str, Fi
 
 
 def run(model: str, conditions: list[Condition], target_far: float, measured: tuple[str, ...] = tuple(LISTS)) -> dict:
-    env = Settings.from_env()
-    settings = replace(env, model=model, target_far=target_far,
-                       model_source=env.model_source if model == env.model else "")
+    settings = model_settings(model, target_far=target_far)
     model_id = get_embedder(settings).info.id
     threshold = threshold_for(target_far)
     cache = cache_for(settings)
@@ -166,8 +162,7 @@ def main() -> None:
     print(f"\nmachine: {machine()}")
     table(results)
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine(), "target_far": args.target_far, "results": results},
-                                        indent=2))
+        write_results(args.json, args.target_far, results)
 
 
 if __name__ == "__main__":

@@ -23,14 +23,12 @@ from __future__ import annotations
 import argparse
 import json
 import random
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from bench.channels import LISTS, MIXED_PHONE, Conditioned
-from bench.common import TRIALS, machine
-from shared.core.settings import Settings
+from bench.common import TRIALS, machine, model_settings, write_results
 from shared.embedding.embedder import get_embedder
 from shared.evaluation.conditions import BY_NAME
 from shared.evaluation.embedcache import cache_for
@@ -52,8 +50,7 @@ def counts(scores: np.ndarray, labels: np.ndarray, same: np.ndarray, threshold: 
 
 
 def run(model: str, name: str, sizes: list[int], draws: int, threshold: float) -> dict:
-    env = Settings.from_env()
-    settings = replace(env, model=model, model_source=env.model_source if model == env.model else "")
+    settings = model_settings(model)
     model_id = get_embedder(settings).info.id
     files = Conditioned(cache_for(settings))
     trials = read_trials(TRIALS / f"{name}.txt")
@@ -124,8 +121,7 @@ def main() -> None:
             results[f"{model}/{name}"] = got
             print_table(model, name, got)
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine(), "target_far": args.target_far, "results": results},
-                                        indent=2))
+        write_results(args.json, args.target_far, results)
 
 
 if __name__ == "__main__":

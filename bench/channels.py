@@ -29,12 +29,11 @@ import argparse
 import json
 import subprocess
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from bench.common import KIT, TRIALS, decoded, machine
+from bench.common import KIT, TRIALS, decoded, machine, model_settings, write_results
 from shared.audio.decode import ffmpeg_exe
 from shared.core.settings import Settings
 from shared.embedding.embedder import get_embedder
@@ -155,9 +154,7 @@ def mixed_gallery(trials: list[Trial], clean: dict, phone: dict, settings: Setti
 
 def run_model(model: str, conditions: list[Condition], target_far: float, poc_conditions: set[str],
               lists: tuple[str, ...] = tuple(LISTS)) -> dict:
-    env = Settings.from_env()
-    settings = replace(env, model=model, target_far=target_far,
-                       model_source=env.model_source if model == env.model else "")  # each model's own default
+    settings = model_settings(model, target_far=target_far)
     model_id = get_embedder(settings).info.id
     threshold = threshold_for(target_far)
     product = Conditioned(cache_for(settings))
@@ -284,8 +281,7 @@ def main() -> None:
     print_tables(results)
     summary(results)
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine(), "target_far": args.target_far, "results": results},
-                                        indent=2))
+        write_results(args.json, args.target_far, results)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from shared.audio.vad import Speech, detect_speech
 from shared.core.paths import (
     PACKAGE_PARENT as PROJECT_ROOT,  # bench runs from a checkout
 )
+from shared.core.settings import Settings
 
 KIT = PROJECT_ROOT.parent / "shared" / "data"
 TRIALS = KIT / "trials"
@@ -51,6 +53,18 @@ def read_trials(name: str) -> list[tuple[bool, str, str]]:
             label, enrol, test = line.split()
             rows.append((label == "1", enrol, test))
     return rows
+
+
+def model_settings(model: str, **changes) -> Settings:
+    """The environment's settings with ``VOICEID_MODEL=model``: the configured source for the configured model,
+    each other model's own default source."""
+    env = Settings.from_env()
+    return replace(env, model=model, model_source=env.model_source if model == env.model else "", **changes)
+
+
+def write_results(path: Path, target_far: float, results: dict) -> None:
+    """A benchmark's ``--json`` file: the machine, the operating point and the results."""
+    path.write_text(json.dumps({"machine": machine(), "target_far": target_far, "results": results}, indent=2))
 
 
 def machine() -> str:

@@ -23,14 +23,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from bench.accuracy import strict_targets
-from bench.common import KIT, TRIALS, machine
-from shared.core.settings import Settings
+from bench.common import KIT, TRIALS, machine, model_settings
 from shared.embedding.embedder import get_embedder
 from shared.evaluation import metrics as evaluation
 from shared.evaluation.embedcache import cache_for
@@ -51,8 +49,7 @@ TARGETS = (0.01, 0.001, 0.0001)
 
 def list_scores(model: str, corpus: str, quantiles: list[float]) -> dict:
     """Each tail model's calibrated scores of every trial of ``corpus`` (and the labels, and the fits)."""
-    env = Settings.from_env()
-    settings = replace(env, model=model, model_source=env.model_source if model == env.model else "")
+    settings = model_settings(model)
     model_id = get_embedder(settings).info.id
     trials = read_trials(TRIALS / f"{corpus}.txt")
     emb = embed_all({f for t in trials for f in (*t.enrol, t.test)}, KIT, cache_for(settings))

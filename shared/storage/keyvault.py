@@ -8,7 +8,7 @@ material, and a vault audit log shows every unwrap.
 
 An unwrap is a network call. Blobs are read often (a match worker opens its shard on every cold
 start, the statistics on every score), so unwrapped data keys are kept in a bounded in-process
-cache keyed by the wrapped bytes; a data key is in memory while its blob is open anyway, and the
+cache keyed by the vault key and the wrapped bytes; a data key is in memory while its blob is open anyway, and the
 cache dies with the process. Errors: a vault that cannot be reached, throttles (429) or fails
 (5xx) is transient (the input is retried); a key that is gone or disabled, or an app without the
 role, is permanent for that blob and says what to fix.
