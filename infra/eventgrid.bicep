@@ -1,5 +1,5 @@
-// Flex Consumption only: Event Grid delivers "blob created" events of enroll/ and identify/ to the blob triggers
-// (their function.json says "source": "EventGrid"; voiceid package --hosting flex writes them). Deploy this after
+// Flex Consumption only: Event Grid delivers "blob created" events of enroll/, identify/ and watchlist/ to the
+// blob triggers (their function.json says "source": "EventGrid"; voiceid package --hosting flex writes them). Deploy this after
 // the code is published (the blobs_extension system key exists only then); deploy.sh does both in order.
 
 @description('The storage account main.bicep created (output storageAccount).')
@@ -11,6 +11,7 @@ param location string = resourceGroup().location
 var triggers = [
   { function: 'enroll_trigger', container: 'enroll' }
   { function: 'identify_trigger', container: 'identify' }
+  { function: 'watchlist_trigger', container: 'watchlist' }
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {

@@ -40,7 +40,7 @@ param vaultSku string = 'premium'
 var suffix = uniqueString(resourceGroup().id)
 var storageName = take('${prefix}${suffix}', 24)
 var vaultName = take('${prefix}-kv-${suffix}', 24)
-var containers = ['enroll', 'identify', 'results', 'gallery', 'match-state', 'audit', 'azure-webjobs-hosts', 'deployments']
+var containers = ['enroll', 'identify', 'watchlist', 'results', 'gallery', 'match-state', 'audit', 'azure-webjobs-hosts', 'deployments']
 var queues = ['match-jobs', 'match-jobs-poison', 'webjobs-blobtrigger-poison']
 // Built-in role definition ids (data-plane only; the app gets no control-plane role and cannot list keys).
 var roles = {

@@ -21,6 +21,7 @@ from shared.pipeline.enroll import handle_enroll
 from shared.pipeline.identify import handle_identify
 from shared.pipeline.match import handle_match
 from shared.pipeline.poison import handle_blob_poison
+from shared.pipeline.watchlist import handle_watchlist
 from shared.privacy.retention import sweep
 from shared.storage.azure import get_storage
 
@@ -53,6 +54,13 @@ def run_enroll(stream: func.InputStream) -> None:
     inp = _mapped(stream, settings)
     if inp is not None:
         handle_enroll(inp, settings)
+
+
+def run_watchlist(stream: func.InputStream) -> None:
+    settings = Settings.from_env()
+    inp = _mapped(stream, settings)
+    if inp is not None:
+        handle_watchlist(inp, settings)
 
 
 def run_identify(stream: func.InputStream) -> list[str]:

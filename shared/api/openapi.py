@@ -23,6 +23,8 @@ NAME_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_SPEAKER_CHARS,
                "pattern": "^[^/" + NO_CONTROL + "]*[^/\\s" + NO_CONTROL + "][^/" + NO_CONTROL + "]*$"}
 NAME = {"name": "name", "in": "path", "required": True, "schema": NAME_SCHEMA,
         "description": "speaker name as enrolled (URL-encoded); not 'unknown', no '/' or control characters"}
+CASE = {"name": "case", "in": "path", "required": True, "schema": NAME_SCHEMA,
+        "description": "a fraud case id (URL-encoded), e.g. FR-2026-0042; the same rules as a speaker name"}
 FILENAME = {"name": "filename", "in": "query", "required": False,
             "description": "file name for the stored blob (letters, digits, space, . - _ ( ) + , = @); "
                            "default: a unique api-<UTC stamp>-<hex> name. Re-using a name replaces that upload.",
@@ -109,11 +111,26 @@ def document() -> dict:
                 "responses": {"201": _json("issued: speak `digits`, then POST the recording to `post` before "
                                            "`expires_at`", "Challenge"),
                               "400": _error("not a name"), "401": {"description": "no valid function key"}}}},
+            "/watchlist": {"get": {
+                "summary": "the fraud watchlist: every case with its voiceprint count, per model (never an embedding)",
+                "operationId": "listWatchlist",
+                "responses": {"200": _json("the cases", "Watchlist"), "401": {"description": "no valid function key"}}}},
+            "/watchlist/{case}": {
+                "post": {"summary": "add the body's audio to a confirmed fraud case (stored as watchlist/{case}/{filename}"
+                                    "; audited)", "operationId": "addWatchlistCase", "parameters": [CASE, FILENAME],
+                         "requestBody": AUDIO_BODY, "responses": UPLOAD_ANSWERS},
+                "delete": {"summary": "remove the case: its voiceprints, uploads and their results (idempotent, "
+                                      "audited)", "operationId": "removeWatchlistCase", "parameters": [CASE],
+                           "responses": {"200": _json("removed (found says whether anything was there)",
+                                                      "WatchlistRemoved"),
+                                         "400": _error("not a case id"),
+                                         "401": {"description": "no valid function key"}}}},
             "/results/{path}": {"get": {
                 "summary": "a result document, e.g. results/identify/<file>.json (poll it after a POST)",
                 "operationId": "getResult",
                 "parameters": [{"name": "path", "in": "path", "required": True,
-                                "description": "enroll/... or identify/... ending in .json (slashes allowed)",
+                                "description": "enroll/..., identify/... or watchlist/... ending in .json "
+                                               "(slashes allowed)",
                                 "schema": {"type": "string"}},
                                {"name": "etag", "in": "query", "required": False,
                                 "description": "only the result of this upload (the POST's URL carries it)",
@@ -153,7 +170,8 @@ def document() -> dict:
                     "removed": {"type": "object", "additionalProperties": {"type": "integer"}}}},
                 "Accepted": {"type": "object", "required": ["status", "kind", "blob", "etag", "result"],
                              "properties": {"status": {"type": "string", "enum": ["accepted"]},
-                                            "kind": {"type": "string", "enum": ["enroll", "identify", "verify"]},
+                                            "kind": {"type": "string",
+                                                     "enum": ["enroll", "identify", "verify", "watchlist"]},
                                             "blob": {"type": "string"}, "etag": {"type": "string"},
                                             "result": {"type": "string"}}},
                 "Challenge": {"type": "object", "required": ["nonce", "digits", "claim", "expires_at", "upload_as",
@@ -163,6 +181,18 @@ def document() -> dict:
                     "expires_in_s": {"type": "integer"},
                     "upload_as": {"type": "string", "description": "the blob name for uploaders other than the API"},
                     "post": {"type": "string", "description": "the identify URL with claim and challenge"}}},
+                "Watchlist": {"type": "object", "required": ["cases", "total"], "properties": {
+                    "cases": {"type": "array", "items": {"type": "object", "required": [
+                        "case", "key", "voiceprints", "model_id"], "properties": {
+                        "case": {"type": "string"}, "key": {"type": "string"},
+                        "voiceprints": {"type": "integer", "minimum": 1}, "model_id": {"type": "string"},
+                        "added_at": {"type": "string"}}}},
+                    "total": {"type": "integer", "description": "distinct cases"}}},
+                "WatchlistRemoved": {"type": "object", "required": ["case", "found", "voiceprints", "uploads",
+                                                                    "results"], "properties": {
+                    "case": {"type": "string"}, "found": {"type": "boolean"}, "voiceprints": {"type": "integer"},
+                    "models": {"type": "array", "items": {"type": "string"}}, "uploads": {"type": "integer"},
+                    "results": {"type": "integer"}}},
                 "Pending": {"type": "object", "required": ["status", "blob"], "properties": {
                     "status": {"type": "string", "enum": ["pending"]}, "blob": {"type": "string"}}},
             },

@@ -4,6 +4,7 @@
 in ``enroll/`` or ``identify/`` and answer 202 with the URL of the result document; the
 blob triggers do the work exactly as for a Storage Explorer upload. Reads come from the
 gallery and ``results/``; ``DELETE /api/speakers/{name}`` is :func:`shared.privacy.erasure.erase`.
+``/api/watchlist[/{case}]`` lists, adds to and removes fraud cases (:mod:`shared.api.watchlist`).
 
 Routing is plain Python over :class:`ApiRequest` records, so it is tested without a server;
 :mod:`shared.entrypoints` turns Azure's ``HttpRequest`` into one and the answer back.
@@ -18,6 +19,7 @@ from shared.api.challenges import post_challenge
 from shared.api.http import API_VERSION, ApiError, ApiRequest, ApiResponse
 from shared.api.speakers import delete_speaker, get_speaker, list_speakers
 from shared.api.uploads import get_result, post_enroll, post_identify
+from shared.api.watchlist import delete_case, list_cases, post_case
 from shared.core import contract
 from shared.core.errors import PermanentError, TransientError, VoiceIdError
 from shared.core.settings import Settings
@@ -52,6 +54,9 @@ def _dispatch(req: ApiRequest, storage: Storage, settings: Settings) -> ApiRespo
         ("enroll", True): {"POST": lambda: post_enroll(req, rest, storage, settings)},
         ("challenge", True): {"POST": lambda: post_challenge(req, rest, storage, settings)},
         ("identify", False): {"POST": lambda: post_identify(req, storage, settings)},
+        ("watchlist", False): {"GET": lambda: list_cases(storage, settings)},
+        ("watchlist", True): {"POST": lambda: post_case(req, rest, storage, settings),
+                              "DELETE": lambda: delete_case(rest, storage, settings)},
         ("results", True): {"GET": lambda: get_result(rest, storage, req.params.get("etag"))},
         ("openapi.json", False): {"GET": openapi_document},
         ("health", False): {"GET": lambda: health(storage, settings)},  # served keyless by http_health

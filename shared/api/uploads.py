@@ -51,7 +51,7 @@ def upload_filename(params: dict[str, str], headers: dict[str, str], now: dateti
     return f"api-{stamp}-{secrets.token_hex(3)}{ext}"
 
 
-def _check_body(req: ApiRequest, settings: Settings) -> None:
+def check_body(req: ApiRequest, settings: Settings) -> None:
     if not req.body:
         raise ApiError(400, "audio.empty", "the request body is empty",
                        "Send the audio file as the body, e.g. curl --data-binary @call.wav.")
@@ -61,7 +61,7 @@ def _check_body(req: ApiRequest, settings: Settings) -> None:
                        "Upload large files straight to the container (az storage blob upload) instead.")
 
 
-def _accepted(req: ApiRequest, storage: Storage, container: str, blob: str, kind: str) -> ApiResponse:
+def accepted(req: ApiRequest, storage: Storage, container: str, blob: str, kind: str) -> ApiResponse:
     etag = storage.write(container, blob, req.body, content_type=stored_content_type(req.headers))
     url = result_url(req.base_url, container, blob, etag)
     log.info("api: stored a %s upload (%d bytes)", kind, len(req.body))
@@ -84,10 +84,10 @@ def result_url(base_url: str, container: str, blob: str, etag: str) -> str:
 
 def post_enroll(req: ApiRequest, name: str, storage: Storage, settings: Settings) -> ApiResponse:
     path_speaker_key(name)
-    _check_body(req, settings)
+    check_body(req, settings)
     blob = f"{name}/{upload_filename(req.params, req.headers)}"
     parse_enroll(blob)  # a reserved or over-long name is refused now, not after the upload
-    return _accepted(req, storage, contract.ENROLL, blob, "enroll")
+    return accepted(req, storage, contract.ENROLL, blob, "enroll")
 
 
 def post_identify(req: ApiRequest, storage: Storage, settings: Settings) -> ApiResponse:
@@ -97,19 +97,19 @@ def post_identify(req: ApiRequest, storage: Storage, settings: Settings) -> ApiR
     if nonce is not None and not re.fullmatch(r"[0-9a-f]{32}", nonce):
         raise ApiError(400, "challenge.invalid", "challenge= must be the nonce POST /api/challenge/{name} gave",
                        "Ask for a challenge first, then POST /api/identify?claim=<name>&challenge=<nonce>.")
-    _check_body(req, settings)
+    check_body(req, settings)
     name = upload_filename(req.params, req.headers)
     if nonce is not None and claim is not None:  # the file name carries it (a 1:N search has no claim to check)
         name = f"challenge-{nonce}-{name}"
     blob = f"{claim}/{name}" if claim is not None else name
     target = parse_identify(blob)
-    return _accepted(req, storage, contract.IDENTIFY, blob, target.kind)
+    return accepted(req, storage, contract.IDENTIFY, blob, target.kind)
 
 
 def get_result(path: str, storage: Storage, etag: str | None = None) -> ApiResponse:
     """The result document (200); 202 while its upload is still being processed; 404 when neither exists."""
     container, _, blob = path.partition("/")
-    if container not in (contract.ENROLL, contract.IDENTIFY) or not blob.endswith(".json") \
+    if container not in (contract.ENROLL, contract.IDENTIFY, contract.WATCHLIST) or not blob.endswith(".json") \
             or any(p in ("", ".", "..") for p in blob.split("/")):
         raise ApiError(404, "result.not_found", f"no result {path!r}",
                        "Use the 'result' URL a POST answered, e.g. /api/results/identify/<file>.json.")

@@ -39,6 +39,21 @@ example:
 """
 
 
+WATCHLIST_HELP = """The fraud watchlist: how many calls of listed fraudsters it flags, and how many innocent callers.
+
+SPEC is JSON: {"gallery": {"<customer>": ["path", ...]}, "watchlist": {"<case>": ["path", ...]},
+"probes": [{"path": "...", "case": "<case>" or null}]} (null = not on the watchlist). The
+gallery's statistics calibrate every score, as the deployment's customer gallery does; each
+probe is screened exactly as the pipeline screens it. Prints the detection rate (listed
+fraudsters flagged, and flagged as the right case) and the false-alarm rate (everyone else
+flagged), with 95 % intervals, at VOICEID_WATCHLIST_TARGET_FAR and at 1 %, 0.1 % and 0.01 %.
+
+example (a watchlist of 10 held-back kit speakers; bench/watchlist.py sums many such draws):
+  python -m bench.watchlist --cases 10 --write-spec wl.json
+  voiceid eval watchlist wl.json --root ../shared/data --report wl-report.json
+"""
+
+
 def _progress(desc: str):
     from tqdm import tqdm
 
@@ -163,6 +178,30 @@ def cmd_openset(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_watchlist(args: argparse.Namespace) -> int:
+    from shared.evaluation.trials import embed_all
+    from shared.evaluation.watchlist import read_spec, score_watchlist
+
+    settings = Settings.from_env()
+    spec = read_spec(Path(args.spec))
+    model_id, cache, _ = _caches(settings, False)
+    emb = embed_all(spec.files(), Path(args.root), cache, _progress("embedding"))
+    r = score_watchlist(spec, emb, model_id, settings.watchlist_target_far, settings.min_speech_identify_s,
+                        tail=settings.score_tail)
+    print(f"watchlist {r['cases']} cases; gallery {r['customers']} customers; {r['probes']} probes "
+          f"({r['failures_to_acquire']} refused by the front end)")
+    for name, t in r["points"].items():
+        mark = "  <- VOICEID_WATCHLIST_TARGET_FAR" if t["target_far"] == settings.watchlist_target_far else ""
+        print(f"  target FAR {name:>6} (score >= {t['threshold']:.2f}): detection {t['detection_rate']:.1f} % "
+              f"{_ci(t['detection_ci'])} ({t['detected']}/{t['listed_probes']}, right case {t['right_case']})  "
+              f"false alarms {t['false_alarm_rate']:.2f} % {_ci(t['false_alarm_ci'])} "
+              f"({t['false_alarms']}/{t['other_probes']}){mark}")
+    if args.report:
+        Path(args.report).write_text(json.dumps(r, indent=2, ensure_ascii=False))
+        print(f"wrote {args.report}")
+    return 0
+
+
 LIVENESS_HELP = """Measure a spoof detector (ISO/IEC 30107-3) on a labelled set of live and attack clips.
 
 PROTOCOL is a CSV with a header; its columns path (relative to --root), label (spoof or bonafide)
@@ -250,7 +289,7 @@ def format_liveness(r: dict) -> str:
 def add_eval_parser(sub) -> None:
     """``voiceid eval`` and its two commands."""
     fmt = argparse.RawDescriptionHelpFormatter
-    ev = sub.add_parser("eval", help="measure accuracy on your own recordings (trials, open set)",
+    ev = sub.add_parser("eval", help="measure accuracy on your own recordings (trials, open set, watchlist, liveness)",
                         description="Measure accuracy with the product's own scoring path.", formatter_class=fmt)
     evsub = ev.add_subparsers(dest="eval_command", required=True, metavar="KIND")
     p = evsub.add_parser("trials", help="verification trials (VoxCeleb format)", description=TRIALS_HELP,
@@ -267,6 +306,12 @@ def add_eval_parser(sub) -> None:
     p.add_argument("--root", required=True, help="folder the spec's paths are relative to")
     p.add_argument("--report", help="also write the JSON report (with every probe's top match) here")
     p.set_defaults(func=cmd_openset)
+    p = evsub.add_parser("watchlist", help="the fraud watchlist: detection and false alarms, from a JSON spec",
+                         description=WATCHLIST_HELP, formatter_class=fmt)
+    p.add_argument("spec")
+    p.add_argument("--root", required=True, help="folder the spec's paths are relative to")
+    p.add_argument("--report", help="also write the JSON report (with every probe's hits) here")
+    p.set_defaults(func=cmd_watchlist)
     p = evsub.add_parser("liveness", help="spoof detection on live and attack clips (ISO/IEC 30107-3)",
                          description=LIVENESS_HELP, formatter_class=fmt)
     p.add_argument("protocol", help="CSV with path,label,generator columns")

@@ -18,6 +18,7 @@ from shared.cli.ops import add_ops_parsers
 from shared.cli.run import add_run_parsers
 from shared.cli.view import add_view_parsers
 from shared.cli.voices import add_voice_parsers
+from shared.cli.watchlist import add_watchlist_parser
 from shared.core.errors import ConfigError, VoiceIdError
 
 EPILOG = """examples:
@@ -30,6 +31,7 @@ EPILOG = """examples:
   voiceid speakers                            # who is enrolled
   voiceid reshard --to 16 --dry-run           # how many voiceprints a new shard count would move
   voiceid delete "Ann Lee" --yes              # erase a speaker: voiceprints, enrolment audio, results
+  voiceid watchlist add FR-0042 call.wav      # a confirmed fraud case: every call is screened against it
   voiceid audit --date 2026-11-24             # who enrolled, identified, verified, deleted (and when)
   voiceid results --prefix identify/          # recent results as a table
   voiceid watch                               # follow results live as they appear
@@ -57,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_run_parsers(add)
     add_voice_parsers(add)
+    add_watchlist_parser(add)
     add_gallery_parsers(add)
     add_ops_parsers(add)
     add_api_parser(add)

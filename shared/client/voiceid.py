@@ -87,6 +87,35 @@ class VoiceId:
             rows += [{**row, "model_id": gallery.model.id} for row in gallery.speakers()]
         return rows
 
+    def watchlist_add(self, case: str, path: str | Path, timeout_s: float = 120.0, wait: bool = True) -> dict:
+        """Add one recording of a confirmed fraud case (``watchlist/<case>/<file name>``); returns its result.
+
+        The upload is audited with the operator (``VOICEID_ACTOR``, else the OS user) before it is made.
+        ``wait=False`` returns ``{"blob", "etag"}`` at once.
+        """
+        from shared.core.names import parse_watchlist
+        from shared.pipeline.watchlist import record_upload
+        from shared.results.audit import operator
+
+        blob = f"{case}/{Path(path).name}"
+        parse_watchlist(blob)  # a bad case id fails here, before anything is stored
+        record_upload(self.storage, case, blob, actor=operator())
+        etag = self.upload(contract.WATCHLIST, blob, Path(path))
+        return self.wait_result(contract.WATCHLIST, blob, etag, timeout_s) if wait else {"blob": blob, "etag": etag}
+
+    def watchlist(self) -> list[dict]:
+        """The watchlist's cases with voiceprint counts, per model (no embeddings)."""
+        from shared.gallery.watchlist import cases
+
+        return cases(self.storage, keyring(self.settings.voiceprint_keys))
+
+    def watchlist_remove(self, case: str) -> dict:
+        """Remove a case: its voiceprints, uploads and their results; audited with the operator."""
+        from shared.pipeline.watchlist import remove_case
+        from shared.results.audit import operator
+
+        return remove_case(self.storage, self.settings, case, actor=operator()).to_dict()
+
     def results(self, prefix: str | None = None, limit: int = 50) -> list[dict]:
         """The most recent result documents (optionally under ``prefix``, e.g. ``identify/``)."""
         items = list(self.storage.list(contract.RESULTS, prefix))

@@ -13,18 +13,21 @@ ENROLL = "enroll"  # enroll/<speaker>/<file> or enroll/<speaker>.<ext>
 IDENTIFY = "identify"  # identify/<file> (1:N) or identify/<claimed>/<file> (1:1)
 RESULTS = "results"  # results/<container>/<blob>.json, one per input blob
 GALLERY = "gallery"  # gallery/<model key>/shard-NNNN.npz, packed voiceprints
+WATCHLIST = "watchlist"  # watchlist/<case id>/<file>: voices of confirmed fraud cases
+WATCHLIST_GALLERY = "watchlist/"  # gallery/watchlist/<model key>/shard-0000.npz, the cases' voiceprints
 MATCH_STATE = "match-state"  # probes and shard partials of requests in flight
 MATCH_QUEUE = "match-jobs"  # one message per (request, shard)
 POISON_SUFFIX = "-poison"
 AUDIT = "audit"  # audit/<yyyy>/<mm>/<dd>/<hh>.jsonl, append-only events (who, what, when)
-AUDIT_ACTIONS = ("enroll", "identify", "verify", "delete", "lockout", "discard", "replay", "rotate_key", "adapt")
+AUDIT_ACTIONS = ("enroll", "identify", "verify", "delete", "lockout", "discard", "replay", "rotate_key", "adapt",
+                 "watchlist", "watchlist_upload", "watchlist_remove")
 TOMBSTONES = "tombstones/"  # gallery/tombstones/<key hash>.json: an erased speaker (no name inside)
 LOCKOUTS = "lockouts/"  # gallery/lockouts/<key hash>.json: failed verifications of a claimed identity
 HOSTS = "azure-webjobs-hosts"  # blob receipts, as the Functions host keeps them
 RECEIPTS = "blobreceipts/"  # HOSTS/blobreceipts/<host id>/<function id>/<etag>/<container>/<blob>
 BLOB_POISON_QUEUE = "webjobs-blobtrigger-poison"  # blobs whose trigger failed poisonBlobThreshold times
 
-CONTAINERS = (ENROLL, IDENTIFY, RESULTS, GALLERY, MATCH_STATE, AUDIT)
+CONTAINERS = (ENROLL, IDENTIFY, RESULTS, GALLERY, MATCH_STATE, AUDIT, WATCHLIST)
 QUEUES = (MATCH_QUEUE, MATCH_QUEUE + POISON_SUFFIX, BLOB_POISON_QUEUE)
 
 

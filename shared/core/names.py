@@ -124,6 +124,16 @@ def parse_enroll(blob: str) -> EnrollTarget:
     return EnrollTarget(blob=blob, speaker=_check_speaker(speaker, "speaker"))
 
 
+def parse_watchlist(blob: str) -> EnrollTarget:
+    """``FR-0042/call.wav`` or ``FR-0042.wav`` -> case ``FR-0042``: a watchlist upload is named like an enrolment."""
+    parts = _check_common(blob)
+    if len(parts) > 2:
+        raise PermanentError(f"watchlist blob {blob!r} is nested {len(parts) - 1} folders deep", code="name.too_deep",
+                             hint="Upload as watchlist/<case id>/<file>.")
+    target = parse_enroll(blob)
+    return EnrollTarget(blob=blob, speaker=target.speaker)
+
+
 def parse_identify(blob: str) -> IdentifyTarget:
     """``probe.wav`` -> identify (1:N); ``ann/probe.wav`` -> verify the claim "ann"."""
     parts = _check_common(blob)

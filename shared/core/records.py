@@ -77,6 +77,7 @@ class MatchJob:
     timings_ms: dict = field(default_factory=dict)  # decode, vad, embed, liveness of the probe
     liveness: dict | None = None  # the probe's liveness object (None: the check is off), copied into the result
     challenge: dict | None = None  # the spoken digits of a text-prompted verification (None: no challenge)
+    watchlist: list | None = None  # the fraud watchlist cases the probe matched (None: sent by a version without)
 
     def to_json(self) -> str:
         data = asdict(self)

@@ -49,6 +49,9 @@ class Settings:
     target_far: float = 0.01
     score_tail: str = "gpd"  # the impostor tail: an extreme-value fit where the gallery has the pairs; "normal": none
     enroll_mismatch: str = "flag"
+    watchlist_target_far: float = 0.001  # an innocent caller flagged against the whole watchlist (docs/accuracy.md)
+    watchlist_enroll: str = "reject"
+    watchlist_verify: str = "reject"
     score_aggregation: str = "mean"
     channel: str = "mix"
     embed_audio: str = "full"
@@ -119,6 +122,12 @@ class Settings:
             raise ConfigError("VOICEID_SCORE_TAIL must be 'normal' or 'gpd' (docs/accuracy.md, stricter operating points)")
         if self.enroll_mismatch not in ("flag", "reject"):
             raise ConfigError("VOICEID_ENROLL_MISMATCH must be 'flag' or 'reject'")
+        if not 0 < self.watchlist_target_far < 0.5:
+            raise ConfigError("VOICEID_WATCHLIST_TARGET_FAR is the share of innocent callers you accept to be flagged "
+                              "against the watchlist, between 0 and 0.5, e.g. 0.001 for 1 in 1,000")
+        for name in ("watchlist_enroll", "watchlist_verify"):
+            if getattr(self, name) not in ("flag", "reject"):
+                raise ConfigError(f"{ENV_NAMES[name]} must be 'flag' or 'reject'")
         if self.embed_audio not in ("full", "speech"):
             raise ConfigError("VOICEID_EMBED_AUDIO must be 'full' or 'speech'")
         if self.lockout_failures < 0 or self.lockout_window_s <= 0 or self.lockout_s <= 0:
@@ -166,6 +175,9 @@ ENV_NAMES = {
     "target_far": "VOICEID_TARGET_FAR",
     "score_tail": "VOICEID_SCORE_TAIL",
     "enroll_mismatch": "VOICEID_ENROLL_MISMATCH",
+    "watchlist_target_far": "VOICEID_WATCHLIST_TARGET_FAR",
+    "watchlist_enroll": "VOICEID_WATCHLIST_ENROLL",
+    "watchlist_verify": "VOICEID_WATCHLIST_VERIFY",
     "score_aggregation": "VOICEID_SCORE_AGGREGATION",
     "channel": "VOICEID_CHANNEL",
     "embed_audio": "VOICEID_EMBED_AUDIO",

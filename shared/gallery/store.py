@@ -47,8 +47,12 @@ class Gallery:
     Shards and statistics are sealed with ``keyring`` (default: the app setting's keys).
     """
 
-    def __init__(self, storage: Storage, model: ModelInfo, shard_count: int, keyring: Keyring | None = None):
+    def __init__(self, storage: Storage, model: ModelInfo, shard_count: int, keyring: Keyring | None = None,
+                 namespace: str = ""):
+        """``namespace``: a prefix inside the container for a gallery beside the customers' (the watchlist's
+        ``watchlist/``); :func:`stored_models` lists the customer galleries only."""
         self.storage = storage
+        self.namespace = namespace
         self.model = model
         self.keyring = keyring or default_keyring()
         self.configured_shards = shard_count
@@ -56,7 +60,7 @@ class Gallery:
 
     @property
     def prefix(self) -> str:
-        return f"{self.model.name}/{self.model.version}/"
+        return f"{self.namespace}{self.model.name}/{self.model.version}/"
 
     def shard_blob(self, shard: int) -> str:
         return f"{self.prefix}shard-{shard:04d}.npz"
@@ -150,7 +154,7 @@ class Gallery:
         return optimistic.update(read, change, write, what=f"shard {shard_no}", code="gallery.contention")
 
     def stats_blob(self) -> str:
-        return f"{self.model.name}/{self.model.version}/stats.npz"
+        return f"{self.prefix}stats.npz"
 
     def load_all(self) -> list[Shard]:
         return [self.load(n) for n in range(self.shard_count)]

@@ -17,7 +17,7 @@ from shared.gallery import tombstones
 from shared.gallery.cache import PreparedShard, shard_cache
 from shared.gallery.shards import Voiceprint, shard_of, voiceprint_id
 from shared.gallery.store import Gallery
-from shared.pipeline import liveness_check
+from shared.pipeline import liveness_check, watchlist
 from shared.results import audit
 from shared.results import documents as results
 from shared.scoring import integrity
@@ -101,6 +101,9 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
                 f"(score {checked['score']}, threshold {checked['threshold']})", code="enroll.mismatch",
                 hint="Check that the file is filed under the right speaker; the voiceprint was not stored.",
                 details={"integrity": checked, "audio": emb.audio})
+        listed = watchlist.screen_probe(storage, settings, emb.model, vp.embedding, vp.band, stats)
+        watchlist.refuse_if_listed(listed, settings.watchlist_enroll, "enroll.watchlist",
+                                   {"integrity": checked, "audio": emb.audio})  # a fraudster is never enrolled silently
         speaker = gallery.add(vp)
         mine = shard_of(vp.key, gallery.shard_count)
         if tombstones.erased_in_flight(storage, vp.key, contract.ENROLL, inp.blob):  # erased while we embedded
@@ -116,7 +119,8 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
                            request_id=inp.request_id, audio=emb.audio, liveness=live and live.to_json(),
                            speaker=speaker,
                            voiceprint_id=twin["voiceprint_id"] if twin else vp.voiceprint_id,
-                           duplicate_of=twin["blob"] if twin else None, integrity=checked)
+                           duplicate_of=twin["blob"] if twin else None, integrity=checked,
+                           watchlist=listed.public())
     except PermanentError as err:
         doc = results.failure("enroll", contract.ENROLL, inp.blob, inp.etag, err, status="rejected",
                               model_id=model_id, timings_ms={"total": results.ms_since(start)},

@@ -68,7 +68,7 @@ def assemble(job: MatchJob, partials: list[ShardPartial], settings: Settings) ->
         threshold = identify_threshold(settings.target_far, calibration.get("speakers", 1))
     common = {"model_id": job.model_id, "timings_ms": timings, "request_id": job.request_id,
               "audio": job.audio, "threshold": round(threshold, 4), "target_far": settings.target_far,
-              "calibration": calibration, "liveness": job.liveness}
+              "calibration": calibration, "liveness": job.liveness, "watchlist": job.watchlist}
     merged = [c for p in partials for c in p.candidates]
     scored = sum(p.scored for p in partials)
     if job.kind == "verify":
@@ -117,9 +117,9 @@ def try_finish(storage: Storage, job: MatchJob, settings: Settings) -> bool:
     else:
         doc = assemble(job, partials, settings)
         if doc["kind"] == "verify":  # before the result, so a crash repeats it; a repeat is a no-op per request
-            attack = (job.liveness or {}).get("decision") == "attack"  # flagged, not rejected: still a failure
+            flagged = (job.liveness or {}).get("decision") == "attack" or bool(job.watchlist)  # still a failure
             lockout.note_outcome(storage, speaker_key(job.claimed or ""), job.claimed or "", job.request_id,
-                                 doc["decision"] == "accept" and not attack, settings)
+                                 doc["decision"] == "accept" and not flagged, settings)
         wrote = write_once(storage, job, doc)
     cleanup(storage, job.request_id, keep_probe=settings.probe_embedding_retention_s > 0)
     return wrote

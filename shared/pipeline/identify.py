@@ -22,13 +22,14 @@ from shared.core.settings import Settings
 from shared.embedding.frontend import embed_input
 from shared.gallery.shards import shard_of
 from shared.gallery.store import Gallery
-from shared.pipeline import challenge, liveness_check, lockout
+from shared.pipeline import challenge, liveness_check, lockout, watchlist
 from shared.results import documents as results
 from shared.storage import sealing
 from shared.storage.azure import get_storage
 from shared.storage.base import Storage
 
-COUNTED_FAILURES = ("liveness.attack", "challenge.mismatch")  # refusals of a voice, not of a request's form
+# refusals of a voice, not of a request's form: they count against the claim like a reject
+COUNTED_FAILURES = ("liveness.attack", "challenge.mismatch", "verify.watchlist")
 
 
 def refuse_if_locked(storage: Storage, claimed: str, settings: Settings) -> None:
@@ -57,6 +58,9 @@ def handle_identify(inp: BlobInput, settings: Settings) -> list[str]:
                                       emb.samples, emb.audio)
         live, live_ms = liveness_check.check(emb, settings, target.kind)
         liveness_check.refuse_attack(live, emb, target.kind)
+        listed = watchlist.screen_probe(storage, settings, emb.model, emb.vector, emb.audio.get("band", ""))
+        if target.claimed is not None:  # identification reports a match; verification may refuse on it
+            watchlist.refuse_if_listed(listed, settings.watchlist_verify, "verify.watchlist", {"audio": emb.audio})
     except PermanentError as err:
         kind = target.kind if target else ("verify" if "/" in inp.blob else "identify")
         if err.code in COUNTED_FAILURES and target.claimed is not None:  # counts against the claim like a reject
@@ -81,6 +85,6 @@ def handle_identify(inp: BlobInput, settings: Settings) -> list[str]:
                  shards=shards, model_id=emb.model.id, probe=probe,
                  claimed=target.claimed, received_at=start, audio=emb.audio,
                  timings_ms={**emb.timings_ms, "liveness": live_ms}, liveness=live and live.to_json(),
-                 challenge=spoken).to_json()
+                 challenge=spoken, watchlist=listed.public()).to_json()
         for s in shards
     ]

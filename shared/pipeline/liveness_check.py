@@ -94,7 +94,8 @@ def refuse_attack(live: Liveness | None, emb: Embedded, kind: str) -> None:
     """Under ``reject``, an attack decision ends the request: a ``rejected`` result saying why, with the figures."""
     if live is None or live.decision != "attack" or live.policy != "reject":
         return
-    what = {"enroll": "enrolled", "verify": "accepted", "identify": "searched"}[kind]
+    what = {"enroll": "enrolled", "verify": "accepted", "identify": "searched",
+            "watchlist": "added to the watchlist (a case made from a cloned voice would flag the person it imitates)"}[kind]
     raise PermanentError(
         f"the recording sounds like a presentation attack (a synthetic, cloned or replayed voice): liveness score "
         f"{live.score:.2f} >= threshold {live.threshold:.2f}; it was not {what}", code="liveness.attack",

@@ -30,8 +30,8 @@ SUPERSEDED = "superseded (uploaded again meanwhile; that upload runs on its own)
 
 
 def result_kind(container: str, blob: str) -> str:
-    if container == contract.ENROLL:
-        return "enroll"
+    if container in (contract.ENROLL, contract.WATCHLIST):
+        return container  # the result kinds are named after these containers
     try:
         return parse_identify(blob).kind
     except PermanentError:
@@ -46,7 +46,7 @@ def handle_blob_poison(body: bytes | str, storage: Storage) -> None:
     except (ValueError, KeyError, TypeError) as exc:
         log.error("dropping a blob poison message that is not Azure's format: %s", exc)
         return
-    if container not in (contract.ENROLL, contract.IDENTIFY):
+    if container not in (contract.ENROLL, contract.IDENTIFY, contract.WATCHLIST):
         log.error("poisoned blob %s/%s is not ours; leaving it", container, blob)
         return
     existing = storage.read_json(contract.RESULTS, contract.result_blob_name(container, blob))

@@ -68,8 +68,12 @@ def from_result(doc: dict, actor: str = "blob-trigger") -> tuple[str, dict]:
                     "outcome": doc.get("decision") or doc["status"], "status": doc["status"],
                     "code": error.get("code"), "model_id": doc.get("model_id"),
                     "liveness": (doc.get("liveness") or {}).get("decision")}  # every attack decision is on record
+    if doc.get("watchlist"):  # every watchlist match is on record, with its cases
+        fields["watchlist"] = [hit["case"] for hit in doc["watchlist"]]
     if kind == "enroll":
         fields.update(speaker=doc.get("speaker"), voiceprint_id=doc.get("voiceprint_id"))
+    elif kind == "watchlist":
+        fields.update(speaker=doc.get("case"), voiceprint_id=doc.get("voiceprint_id"))
     elif kind == "verify":
         fields.update(speaker=doc.get("claimed"), score=doc.get("score"),
                       challenge=(doc.get("challenge") or {}).get("match"))

@@ -74,8 +74,11 @@ def write(storage: Storage, container: str, blob: str, doc: dict, **conditions) 
 
 
 def _summary(doc: dict) -> str:
+    listed = f" watchlist={len(doc['watchlist'])} case(s)" if doc.get("watchlist") else ""
     if doc["kind"] == "enroll":
-        return f" speaker={doc.get('speaker')!r}"
+        return f" speaker={doc.get('speaker')!r}{listed}"
+    if doc["kind"] == "watchlist":
+        return " case added"
     if doc["kind"] == "verify":
-        return f" claimed={doc.get('claimed')!r} decision={doc.get('decision')} score={doc.get('score')}"
-    return f" decision={doc.get('decision')!r}"
+        return f" claimed={doc.get('claimed')!r} decision={doc.get('decision')} score={doc.get('score')}{listed}"
+    return f" decision={doc.get('decision')!r}{listed}"

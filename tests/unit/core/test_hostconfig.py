@@ -20,8 +20,8 @@ def test_project_host_json_is_read_with_its_settings():
 
 def test_every_function_folder_binds_main_parameters_by_name():
     specs = {s.name: s for s in discover(PROJECT_ROOT)}
-    assert set(specs) == {"enroll_trigger", "identify_trigger", "match_worker", "blob_poison", "retention_timer",
-                          "http_api", "http_health"}
+    assert set(specs) == {"enroll_trigger", "identify_trigger", "watchlist_trigger", "match_worker", "blob_poison",
+                          "retention_timer", "http_api", "http_health"}
     assert specs["http_api"].trigger["authLevel"] == "function" and specs["http_api"].outputs == ()
     assert specs["http_health"].trigger["authLevel"] == "anonymous"
     assert specs["retention_timer"].trigger["schedule"] == "0 */10 * * * *"
