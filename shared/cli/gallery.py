@@ -31,7 +31,8 @@ def cmd_reembed(args: argparse.Namespace) -> int:
         verb = "would re-embed" if args.dry_run else "re-embedded"
         todo = report.voiceprints - report.already
         print(f"{report.source} -> {report.target}: {report.voiceprints} voiceprints; "
-              f"{verb} {todo if args.dry_run else report.reembedded}, {report.already} already there")
+              f"{verb} {todo if args.dry_run else report.reembedded}, {report.already} already there"
+              + (f" ({report.watchlist} of them on the fraud watchlist)" if report.watchlist else ""))
         for blob in report.missing:
             print(f"missing: {blob} (the enrolment audio is gone; enrol this speaker again)", file=sys.stderr)
         for blob in report.changed:

@@ -7,7 +7,9 @@ came from and that blob's sha256; :func:`reembed` reads each blob again, checks 
 is still the same audio, runs the product's front end and the new model on it, and
 stores the result under the new model with the same voiceprint id, speaker and dates.
 It is resumable (voiceprints already in the target are skipped) and leaves the source
-gallery alone unless asked to delete it once everything was carried over.
+gallery alone unless asked to delete it once everything was carried over. The fraud
+watchlist of the source model is carried over the same way, from its uploads in
+``watchlist/`` (a model change must not switch the screening off).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from shared.embedding.embedder import get_embedder
 from shared.embedding.frontend import embed_prepared, prepare
 from shared.gallery.shards import Voiceprint
 from shared.gallery.store import Gallery, stored_models
+from shared.gallery.watchlist import watchlist_gallery
 from shared.storage.base import Storage
 from shared.storage.sealing import keyring
 
@@ -40,6 +43,7 @@ class Report:
     voiceprints: int = 0
     reembedded: int = 0
     already: int = 0
+    watchlist: int = 0  # of ``voiceprints``, ``reembedded`` and ``already``: the fraud watchlist's
     missing: list[str] = field(default_factory=list)  # enrolment audio gone (retention, deletion)
     changed: list[str] = field(default_factory=list)  # the blob now holds other audio than was enrolled
     failed: list[dict] = field(default_factory=list)  # the new model's front end refused the audio
@@ -85,39 +89,54 @@ def reembed_one(storage: Storage, entry: dict, settings: Settings) -> Voiceprint
 
 def reembed(storage: Storage, settings: Settings, source: str | None = None, *, delete_source: bool = False,
             dry_run: bool = False, progress: bool = True) -> Report:
-    """Carry every voiceprint of the ``source`` model's gallery over to the configured model."""
-    from tqdm import tqdm
-
+    """Carry every voiceprint of the ``source`` model's gallery (and watchlist) over to the configured model."""
     info = get_embedder(settings).info
     source = source_model(storage, info.id, source)
     old = Gallery(storage, ModelInfo.from_id(source, dim=0), settings.shard_count, keyring(settings.voiceprint_keys))
     new = Gallery(storage, info, settings.shard_count, keyring(settings.voiceprint_keys))
     report = Report(source=source, target=info.id)
-    todo = entries(old)
-    done = {e["voiceprint_id"] for e in entries(new)}
-    report.voiceprints, report.already = len(todo), sum(e["voiceprint_id"] in done for e in todo)
-    todo = [e for e in todo if e["voiceprint_id"] not in done]
+    ring = keyring(settings.voiceprint_keys)
+    pairs = [(old, new), (watchlist_gallery(storage, old.model, ring), watchlist_gallery(storage, info, ring))]
+    work = []
+    for source_gallery, target_gallery in pairs:
+        todo = entries(source_gallery)
+        done = {e["voiceprint_id"] for e in entries(target_gallery)}
+        report.voiceprints += len(todo)
+        report.already += sum(e["voiceprint_id"] in done for e in todo)
+        work.append((target_gallery, [e for e in todo if e["voiceprint_id"] not in done]))
+    report.watchlist = len(entries(pairs[1][0]))
     if dry_run:
         return report
-    batch: list[Voiceprint] = []
-    for entry in tqdm(todo, desc=f"re-embed for {info.id}", unit="voiceprint", disable=not progress):
-        try:
-            batch.append(reembed_one(storage, entry, settings))
-        except PermanentError as err:
-            _note_failure(report, entry, err)
-        if len(batch) >= BATCH:
-            report.reembedded += _flush(new, batch)
-    report.reembedded += _flush(new, batch)
-    if report.reembedded:
+    customers = _carry(storage, new, work[0][1], report, settings, progress)
+    report.reembedded = customers + _carry(storage, work[1][0], work[1][1], report, settings, progress)
+    if customers:
         new.refresh_stats()
     if delete_source and report.complete:
-        for item in storage.list(contract.GALLERY, source.replace("@", "/", 1) + "/"):
-            storage.delete(contract.GALLERY, item.name)
+        for prefix in (old.prefix, pairs[1][0].prefix):
+            for item in storage.list(contract.GALLERY, prefix):
+                storage.delete(contract.GALLERY, item.name)
         report.source_deleted = True
     log.info("re-embed %s -> %s: %d re-embedded, %d already there, %d missing, %d changed, %d failed",
              source, info.id, report.reembedded, report.already, len(report.missing), len(report.changed),
              len(report.failed))
     return report
+
+
+def _carry(storage: Storage, target: Gallery, todo: list[dict], report: Report, settings: Settings,
+           progress: bool) -> int:
+    """Re-embed ``todo`` into ``target`` in batches; failures are noted in ``report``."""
+    from tqdm import tqdm
+
+    count, batch = 0, []
+    what = "watchlist" if target.namespace else "re-embed"
+    for entry in tqdm(todo, desc=f"{what} for {target.model.id}", unit="voiceprint", disable=not progress or not todo):
+        try:
+            batch.append(reembed_one(storage, entry, settings))
+        except PermanentError as err:
+            _note_failure(report, entry, err)
+        if len(batch) >= BATCH:
+            count += _flush(target, batch)
+    return count + _flush(target, batch)
 
 
 def _flush(gallery: Gallery, batch: list[Voiceprint]) -> int:

@@ -85,12 +85,14 @@ def sweep(storage: Storage, settings: Settings, now: float | None = None) -> Swe
 
 
 def orphan_receipts(storage: Storage, identify_blobs: set[str], now: float) -> int:
-    """Delete receipts of enroll/identify blobs that no longer exist (deleted, erased or past retention).
+    """Delete receipts of enroll/identify/watchlist blobs that no longer exist (deleted, erased, removed or past
+    retention).
 
     Only receipts older than :data:`RECEIPT_MIN_AGE_S`: a blob uploaded after the listing may
     already have its receipt, and deleting that would deliver it again.
     """
-    live = {contract.IDENTIFY: identify_blobs, contract.ENROLL: {i.name for i in storage.list(contract.ENROLL)}}
+    live = {contract.IDENTIFY: identify_blobs, contract.ENROLL: {i.name for i in storage.list(contract.ENROLL)},
+            contract.WATCHLIST: {i.name for i in storage.list(contract.WATCHLIST)}}
     count = 0
     for item in storage.list(contract.HOSTS, contract.RECEIPTS):
         target = contract.receipt_target(item.name)
