@@ -5,7 +5,7 @@
 
 The pool is every kit speaker with at least two recordings: Hyke (30, phone line),
 LibriSpeech-multi (10), LibriSpeech-split (60; its two clips are halves of one recording,
-so their detection is optimistic), the PoC's seed identities (6) and the real reference
+so their detection is optimistic), the PoC's seed identities (5 with two recordings) and the real reference
 recordings of the Tortoise voices (27 more: "freeman" is the seed's Morgan Freeman, "pat2" is "pat",
 and "lj" also has the HiFi-GAN demo's LJSpeech ground truth). FSDD
 is left out: its 0.4 s digits are below the speech gates.
