@@ -10,6 +10,7 @@ import sys
 
 from shared import __version__
 from shared.cli.api import add_api_parser
+from shared.cli.backup import add_backup_parsers
 from shared.cli.console import setup_logging
 from shared.cli.evaluate import add_eval_parser
 from shared.cli.gallery import add_gallery_parsers
@@ -33,6 +34,7 @@ EPILOG = """examples:
   voiceid delete "Ann Lee" --yes              # erase a speaker: voiceprints, enrolment audio, results
   voiceid watchlist add FR-0042 call.wav      # a confirmed fraud case: every call is screened against it
   voiceid audit --date 2026-11-24             # who enrolled, identified, verified, deleted (and when)
+  voiceid backup backups/2026-12-03           # sealed, verifiable export; voiceid restore DIR into a new account
   voiceid results --prefix identify/          # recent results as a table
   voiceid watch                               # follow results live as they appear
   voiceid report --out report.html            # one HTML page: gallery, decisions, scores, DET curve
@@ -62,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_watchlist_parser(add)
     add_gallery_parsers(add)
     add_ops_parsers(add)
+    add_backup_parsers(add)
     add_api_parser(add)
     add_view_parsers(add)
     add_eval_parser(sub)
