@@ -5,5 +5,5 @@ import azure.functions as func
 from shared.entrypoints import run_enroll
 
 
-def main(blob: func.InputStream) -> None:
-    run_enroll(blob)
+def main(blob: func.InputStream, context: func.Context) -> None:
+    run_enroll(blob, context)

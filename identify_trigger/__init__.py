@@ -5,5 +5,5 @@ import azure.functions as func
 from shared.entrypoints import run_identify
 
 
-def main(blob: func.InputStream, jobs: func.Out[list[str]]) -> None:
-    jobs.set(run_identify(blob))
+def main(blob: func.InputStream, jobs: func.Out[list[str]], context: func.Context) -> None:
+    jobs.set(run_identify(blob, context))

@@ -5,5 +5,5 @@ import azure.functions as func
 from shared.entrypoints import run_match
 
 
-def main(msg: func.QueueMessage) -> None:
-    run_match(msg)
+def main(msg: func.QueueMessage, context: func.Context) -> None:
+    run_match(msg, context)

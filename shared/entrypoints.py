@@ -6,17 +6,21 @@ one line of work each, and the same code runs under Azure and the local host.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 
 import azure.functions as func
 
 from shared.api.http import ApiRequest, ApiResponse
 from shared.api.routes import handle, health
+from shared.core import telemetry
 from shared.core.errors import PermanentError
 from shared.core.hostconfig import app_host_config
 from shared.core.names import split_trigger_name
-from shared.core.records import BlobInput
+from shared.core.records import BlobInput, MatchJob
 from shared.core.settings import Settings
+from shared.monitoring import configure
 from shared.pipeline.enroll import handle_enroll
 from shared.pipeline.identify import handle_identify
 from shared.pipeline.match import handle_match
@@ -49,29 +53,47 @@ def _mapped(stream: func.InputStream, settings: Settings) -> BlobInput | None:
         return None
 
 
-def run_enroll(stream: func.InputStream) -> None:
+@contextlib.contextmanager
+def invocation(context: func.Context | None, trigger: str, parent: dict | None = None) -> Iterator[Settings]:
+    """The settings, inside the invocation's span: a child of ``parent`` (a match job's trace context), else of the
+    trace the Functions host started (``context.trace_context``); the invocation id goes with it."""
     settings = Settings.from_env()
-    inp = _mapped(stream, settings)
-    if inp is not None:
-        handle_enroll(inp, settings)
+    configure(settings)
+    if parent is None and context is not None and getattr(context, "trace_context", None) is not None:
+        traceparent = context.trace_context.trace_parent
+        parent = {"traceparent": traceparent} if traceparent else None
+    name = getattr(context, "function_name", None) or trigger
+    with telemetry.span(name, parent=parent, **{"faas.invocation_id": getattr(context, "invocation_id", None),
+                                                "faas.name": name, "faas.trigger": trigger}):
+        yield settings
 
 
-def run_watchlist(stream: func.InputStream) -> None:
-    settings = Settings.from_env()
-    inp = _mapped(stream, settings)
-    if inp is not None:
-        handle_watchlist(inp, settings)
+def run_enroll(stream: func.InputStream, context: func.Context | None = None) -> None:
+    with invocation(context, "blob") as settings:
+        inp = _mapped(stream, settings)
+        if inp is not None:
+            handle_enroll(inp, settings)
 
 
-def run_identify(stream: func.InputStream) -> list[str]:
-    settings = Settings.from_env()
-    inp = _mapped(stream, settings)
-    return [] if inp is None else handle_identify(inp, settings)
+def run_watchlist(stream: func.InputStream, context: func.Context | None = None) -> None:
+    with invocation(context, "blob") as settings:
+        inp = _mapped(stream, settings)
+        if inp is not None:
+            handle_watchlist(inp, settings)
 
 
-def run_match(msg: func.QueueMessage) -> None:
-    handle_match(msg.get_body(), msg.dequeue_count or 1, app_host_config().queues.max_dequeue_count,
-                 Settings.from_env())
+def run_identify(stream: func.InputStream, context: func.Context | None = None) -> list[str]:
+    with invocation(context, "blob") as settings:
+        inp = _mapped(stream, settings)
+        return [] if inp is None else handle_identify(inp, settings)
+
+
+def run_match(msg: func.QueueMessage, context: func.Context | None = None) -> None:
+    body = msg.get_body()
+    with invocation(context, "queue", parent=MatchJob.trace_of(body)) as settings:
+        inserted = msg.insertion_time
+        telemetry.queue_waited(inserted.timestamp() if inserted else None, "match-jobs")
+        handle_match(body, msg.dequeue_count or 1, app_host_config().queues.max_dequeue_count, settings)
 
 
 def run_retention(timer: func.TimerRequest) -> None:

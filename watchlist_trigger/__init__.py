@@ -5,5 +5,5 @@ import azure.functions as func
 from shared.entrypoints import run_watchlist
 
 
-def main(blob: func.InputStream) -> None:
-    run_watchlist(blob)
+def main(blob: func.InputStream, context: func.Context) -> None:
+    run_watchlist(blob, context)

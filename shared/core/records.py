@@ -78,6 +78,7 @@ class MatchJob:
     liveness: dict | None = None  # the probe's liveness object (None: the check is off), copied into the result
     challenge: dict | None = None  # the spoken digits of a text-prompted verification (None: no challenge)
     watchlist: list | None = None  # the fraud watchlist cases the probe matched (None: sent by a version without)
+    trace: dict = field(default_factory=dict)  # the request's trace context (W3C traceparent), for one trace per input
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -93,6 +94,15 @@ class MatchJob:
             raise PermanentError(f"match job is not valid JSON of a job: {exc}", code="job.malformed",
                                  hint="Only the identify trigger should put messages on match-jobs.") from exc
         return cls(**{**asdict(job), "shards": tuple(job.shards)})
+
+    @staticmethod
+    def trace_of(body: str | bytes) -> dict | None:
+        """The trace context in a job's body, or None (not a job, or sent without one)."""
+        try:
+            found = json.loads(body).get("trace")
+        except (ValueError, TypeError, AttributeError):
+            return None
+        return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) and found else None
 
     @classmethod
     def from_message(cls, content: str) -> MatchJob | None:

@@ -9,6 +9,7 @@ import json
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,29 @@ class Out(func.Out):
 
 
 @dataclass(frozen=True)
+class LocalTraceContext:
+    """No upstream trace locally: the invocation's span starts a new trace (Azure's ``TraceContext`` shape)."""
+
+    trace_parent: str = ""
+    trace_state: str = ""
+    attributes: tuple = ()
+
+
+class LocalContext(func.Context):
+    """What the Python worker passes as ``context``: a fresh invocation id per call, the function's name."""
+
+    def __init__(self, spec: FunctionSpec):
+        self._id, self._spec = str(uuid.uuid4()), spec
+
+    invocation_id = property(lambda self: self._id)
+    function_name = property(lambda self: self._spec.name)
+    function_directory = property(lambda self: self._spec.name)
+    trace_context = property(lambda self: LocalTraceContext())
+    retry_context = property(lambda self: None)
+    thread_local_storage = property(lambda self: threading.local())
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     """One function folder: its trigger, its output bindings and its ``main``."""
 
@@ -39,6 +63,7 @@ class FunctionSpec:
     trigger: dict
     outputs: tuple[dict, ...]
     main: Any
+    wants_context: bool = False  # main() takes ``context`` (func.Context), as the Python worker allows
 
     @property
     def function_id(self) -> str:
@@ -63,10 +88,12 @@ def discover(app_root: Path) -> list[FunctionSpec]:
         main = getattr(module, config.get("entryPoint", "main"))
         params = set(inspect.signature(main).parameters)
         names = {b["name"] for b in bindings if b["name"] != "$return"}  # $return is main()'s return value
-        if params != names:
-            raise ValueError(f"{fj}: main() parameters {sorted(params)} must equal binding names {sorted(names)}")
+        if params - {"context"} != names:
+            raise ValueError(f"{fj}: main() parameters {sorted(params)} must equal binding names {sorted(names)} "
+                             "(and may add context)")
         outputs = tuple(b for b in bindings if b.get("direction") == "out" and b["name"] != "$return")
-        specs.append(FunctionSpec(name=fj.parent.name, trigger=triggers[0], outputs=outputs, main=main))
+        specs.append(FunctionSpec(name=fj.parent.name, trigger=triggers[0], outputs=outputs, main=main,
+                                  wants_context="context" in params))
     return specs
 
 
@@ -115,7 +142,9 @@ def wait_until(done, deadline: float, poll_s: float = 0.1) -> bool:
 def invoke(spec: FunctionSpec, trigger_value: Any, storage: Storage, encoding: str,
            watcher: QueueWatcher | None = None) -> None:
     """Call ``main``; only when it succeeds are its output bindings written (Azure's order)."""
-    outs = {b["name"]: Out() for b in spec.outputs}
+    outs: dict[str, Any] = {b["name"]: Out() for b in spec.outputs}
+    if spec.wants_context:
+        outs["context"] = LocalContext(spec)
     spec.main(**{spec.trigger["name"]: trigger_value}, **outs)
     for binding in spec.outputs:
         value = outs[binding["name"]].get()

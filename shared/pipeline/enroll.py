@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from shared.core import contract, faults
+from shared.core import contract, faults, telemetry
 from shared.core.errors import PermanentError
 from shared.core.names import parse_enroll, speaker_key
 from shared.core.records import BlobInput
@@ -80,9 +80,11 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
         target = parse_enroll(inp.blob)
         if tombstones.erased_in_flight(storage, speaker_key(target.speaker), contract.ENROLL, inp.blob):
             return discard(storage, inp, "before")
-        emb = embed_input(inp, settings, min_speech_s=settings.min_speech_enroll_s)
+        with telemetry.span("front_end", **{"voiceid.kind": "enroll"}):
+            emb = embed_input(inp, settings, min_speech_s=settings.min_speech_enroll_s)
         model_id = emb.model.id
-        live, live_ms = liveness_check.check(emb, settings, "enroll")
+        with telemetry.span("liveness"):
+            live, live_ms = liveness_check.check(emb, settings, "enroll")
         liveness_check.refuse_attack(live, emb, "enroll")  # a clone is never enrolled
         faults.pause("enroll.embedded")
         vp = Voiceprint(
@@ -101,7 +103,8 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
                 f"(score {checked['score']}, threshold {checked['threshold']})", code="enroll.mismatch",
                 hint="Check that the file is filed under the right speaker; the voiceprint was not stored.",
                 details={"integrity": checked, "audio": emb.audio})
-        listed = watchlist.screen_probe(storage, settings, emb.model, vp.embedding, vp.band, stats)
+        with telemetry.span("watchlist"):
+            listed = watchlist.screen_probe(storage, settings, emb.model, vp.embedding, vp.band, stats)
         watchlist.refuse_if_listed(listed, settings.watchlist_enroll, "enroll.watchlist",
                                    {"integrity": checked, "audio": emb.audio})  # a fraudster is never enrolled silently
         speaker = gallery.add(vp)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 
-from shared.core import contract
+from shared.core import contract, telemetry
 from shared.core.contract import partial_prefix, probe_blob
 from shared.core.errors import VoiceIdError
 from shared.core.names import speaker_key
@@ -110,6 +110,12 @@ def try_finish(storage: Storage, job: MatchJob, settings: Settings) -> bool:
         if already_done(storage, job):  # a late duplicate re-created a partial after cleanup
             cleanup(storage, job.request_id)
         return False
+    with telemetry.span("fan_in", **{"voiceid.kind": job.kind, "voiceid.shards": len(job.shards)}):
+        return _finish(storage, job, partials, settings)
+
+
+def _finish(storage: Storage, job: MatchJob, partials: list[ShardPartial], settings: Settings) -> bool:
+    """Every partial is in: write the result (unless the upload was replaced), then delete the match state."""
     current = storage.etag(contract.IDENTIFY, job.blob)
     wrote = False
     if current is not None and current != job.etag:

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from shared.core import contract, faults
+from shared.core import contract, faults, telemetry
 from shared.core.errors import PermanentError
 from shared.core.names import IdentifyTarget, parse_identify, speaker_key
 from shared.core.records import BlobInput, MatchJob
@@ -51,14 +51,17 @@ def handle_identify(inp: BlobInput, settings: Settings) -> list[str]:
         target = parse_identify(inp.blob)
         if target.claimed is not None:
             refuse_if_locked(storage, target.claimed, settings)
-        emb = embed_input(inp, settings, min_speech_s=settings.min_speech_identify_s)
+        with telemetry.span("front_end", **{"voiceid.kind": target.kind}):
+            emb = embed_input(inp, settings, min_speech_s=settings.min_speech_identify_s)
         spoken = None
         if target.claimed is not None:  # a text-prompted verification: the digits first (shared.pipeline.challenge)
             spoken = challenge.answer(storage, inp.blob.rsplit("/", 1)[-1], target.claimed, inp.request_id,
                                       emb.samples, emb.audio)
-        live, live_ms = liveness_check.check(emb, settings, target.kind)
+        with telemetry.span("liveness"):
+            live, live_ms = liveness_check.check(emb, settings, target.kind)
         liveness_check.refuse_attack(live, emb, target.kind)
-        listed = watchlist.screen_probe(storage, settings, emb.model, emb.vector, emb.audio.get("band", ""))
+        with telemetry.span("watchlist"):
+            listed = watchlist.screen_probe(storage, settings, emb.model, emb.vector, emb.audio.get("band", ""))
         if target.claimed is not None:  # identification reports a match; verification may refuse on it
             watchlist.refuse_if_listed(listed, settings.watchlist_verify, "verify.watchlist", {"audio": emb.audio})
     except PermanentError as err:
@@ -85,6 +88,6 @@ def handle_identify(inp: BlobInput, settings: Settings) -> list[str]:
                  shards=shards, model_id=emb.model.id, probe=probe,
                  claimed=target.claimed, received_at=start, audio=emb.audio,
                  timings_ms={**emb.timings_ms, "liveness": live_ms}, liveness=live and live.to_json(),
-                 challenge=spoken, watchlist=listed.public()).to_json()
+                 challenge=spoken, watchlist=listed.public(), trace=telemetry.carrier()).to_json()
         for s in shards
     ]

@@ -16,7 +16,7 @@ import logging
 
 import numpy as np
 
-from shared.core import contract, faults
+from shared.core import contract, faults, telemetry
 from shared.core.contract import partial_prefix
 from shared.core.errors import PermanentError, TransientError, VoiceIdError
 from shared.core.models import ModelInfo
@@ -79,7 +79,9 @@ def _process(storage: Storage, job: MatchJob, settings: Settings) -> None:
     cache = shard_cache(settings)
     stats, stats_etag = cache.stats(gallery, settings.storage_connection)
     prepared = cache.shard(gallery, job.shard, stats, stats_etag, settings.storage_connection)
-    partial = score_shard(job, probe, prepared, stats.tail_model(settings.score_tail), settings)
+    with telemetry.span("score_shard", **{"voiceid.shard": job.shard, "voiceid.shards": len(job.shards),
+                                          "voiceid.speakers": len(prepared.keys)}):
+        partial = score_shard(job, probe, prepared, stats.tail_model(settings.score_tail), settings)
     faults.pause("match.scored")
     storage.write(contract.MATCH_STATE, f"{partial_prefix(job.request_id)}{job.shard:04d}.json",
                   partial.to_json().encode("utf-8"), content_type="application/json")

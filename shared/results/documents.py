@@ -12,7 +12,7 @@ import logging
 import time
 from datetime import datetime, timezone
 
-from shared.core import contract
+from shared.core import contract, telemetry
 from shared.core.errors import VoiceIdError
 from shared.results import audit
 from shared.storage.base import Storage
@@ -68,6 +68,7 @@ def write(storage: Storage, container: str, blob: str, doc: dict, **conditions) 
     audit.record(storage, action, **fields)
     storage.write_json(contract.RESULTS, contract.result_blob_name(container, blob), doc,
                        **conditions)
+    telemetry.result_written(doc)
     error = doc.get("error") or {}
     log.info("result %s/%s: kind=%s status=%s%s", container, blob, doc["kind"], doc["status"],
              f" code={error['code']}" if error else _summary(doc))

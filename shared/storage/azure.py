@@ -214,6 +214,10 @@ class AzureStorage(Storage):
                 for m in client.receive_messages(max_messages=max_messages, visibility_timeout=visibility_timeout)]
 
     @storage_call
+    def queue_length(self, queue: str) -> int:
+        return int(self.queues.get_queue_client(queue).get_queue_properties().approximate_message_count or 0)
+
+    @storage_call
     def delete_message(self, queue: str, message: Message) -> None:
         with _lease_moved_on():
             self.queues.get_queue_client(queue).delete_message(message.id, message.pop_receipt)

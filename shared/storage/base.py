@@ -114,6 +114,10 @@ class Storage(ABC):
         """Lease up to ``max_messages`` visible messages for ``visibility_timeout`` seconds."""
 
     @abstractmethod
+    def queue_length(self, queue: str) -> int:
+        """About how many messages ``queue`` holds, leased or not (Azure's approximate count; telemetry)."""
+
+    @abstractmethod
     def delete_message(self, queue: str, message: Message) -> None:
         """Delete a received message (its lease must still be the one received)."""
 

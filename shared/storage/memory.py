@@ -160,6 +160,10 @@ class MemoryStorage(Storage):
             raise ConcurrencyConflict(f"message {message.id} of {queue} is no longer leased with that receipt")
         return found
 
+    def queue_length(self, queue: str) -> int:
+        with self._lock:
+            return len(self._queue(queue).messages)
+
     def delete_message(self, queue: str, message: Message) -> None:
         with self._lock:
             self._queue(queue).messages.remove(self._leased(queue, message))
