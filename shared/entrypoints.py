@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterator
 
 import azure.functions as func
+from opentelemetry.trace import SpanKind
 
 from shared.api.http import ApiRequest, ApiResponse
 from shared.api.routes import handle, health
@@ -63,8 +64,9 @@ def invocation(context: func.Context | None, trigger: str, parent: dict | None =
         traceparent = context.trace_context.trace_parent
         parent = {"traceparent": traceparent} if traceparent else None
     name = getattr(context, "function_name", None) or trigger
-    with telemetry.span(name, parent=parent, **{"faas.invocation_id": getattr(context, "invocation_id", None),
-                                                "faas.name": name, "faas.trigger": trigger}):
+    with telemetry.span(name, parent=parent, kind=SpanKind.CONSUMER,
+                        **{"faas.invocation_id": getattr(context, "invocation_id", None), "faas.name": name,
+                           "faas.trigger": trigger}):
         yield settings
 
 

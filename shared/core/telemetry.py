@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator, Mapping
 
 from opentelemetry import metrics, propagate, trace
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 NAME = "voiceid"
 ALLOWED = frozenset({
@@ -89,11 +89,13 @@ def carrier() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def span(name: str, parent: Mapping[str, str] | None = None, **attributes: object) -> Iterator[Span]:
+def span(name: str, parent: Mapping[str, str] | None = None, kind: SpanKind = SpanKind.INTERNAL,
+         **attributes: object) -> Iterator[Span]:
     """A span named ``name`` (child of ``parent``'s context when given, else of the current one); a raised
-    error marks it failed with its type only (the message may name a speaker)."""
+    error marks it failed with its type only (the message may name a speaker). ``kind`` CONSUMER for a
+    function invocation: Application Insights lists those as requests, the inner spans as dependencies."""
     context = propagate.extract(dict(parent)) if parent else None
-    with tracer().start_as_current_span(name, context=context, attributes=clean(attributes),
+    with tracer().start_as_current_span(name, context=context, kind=kind, attributes=clean(attributes),
                                         record_exception=False, set_status_on_exception=False) as current:
         try:
             yield current
