@@ -125,6 +125,15 @@ def eleven_voiceprints(settings) -> list:
     return vps
 
 
+def forms(secret: str) -> set[str]:
+    """The ways a secret (or a canary name) could show up in text: as is, URL-encoded (twice), and a long slice
+    of each. The secrets test and the telemetry test scan with it."""
+    import urllib.parse
+
+    once = urllib.parse.quote(secret, safe="")
+    return {s for v in (secret, once, urllib.parse.quote(once, safe="")) for s in (v, v[8:40] if len(v) > 16 else v)}
+
+
 def memory_storage(clock=None):
     """An in-memory storage with the contract's containers and queues (shared.storage.memory)."""
     from shared.storage.memory import MemoryStorage

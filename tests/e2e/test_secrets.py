@@ -27,7 +27,7 @@ from shared.localhost.azurite import Azurite
 from shared.localhost.process import HostProcess
 from shared.storage import sealing
 from shared.storage.azure import get_storage
-from tests.helpers import HOST_ENV, clips, enrol_clips, start_azurite, voiceid
+from tests.helpers import HOST_ENV, clips, enrol_clips, forms, start_azurite, voiceid
 
 pytestmark = pytest.mark.e2e
 ACCOUNT = "canaryacct"
@@ -41,12 +41,6 @@ def sas_connection(server: Azurite, key: str, permission: str) -> tuple[str, str
     conn = (f"BlobEndpoint=http://127.0.0.1:{blob}/{ACCOUNT};QueueEndpoint=http://127.0.0.1:{queue}/{ACCOUNT};"
             f"SharedAccessSignature={sas}")
     return conn, urllib.parse.parse_qs(sas)["sig"][0]
-
-
-def forms(secret: str) -> set[str]:
-    """The ways a secret could show up in text: as is, URL-encoded (twice), and a long slice of each."""
-    once = urllib.parse.quote(secret, safe="")
-    return {s for v in (secret, once, urllib.parse.quote(once, safe="")) for s in (v, v[8:40])}
 
 
 def texts_in_storage(conn: str) -> dict[str, str]:

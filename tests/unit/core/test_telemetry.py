@@ -34,3 +34,23 @@ def test_a_job_carries_its_trace_context_and_a_bad_body_has_none():
                    probe="r/probe.npy", trace={"traceparent": "00-" + "1" * 32 + "-" + "2" * 16 + "-01"})
     assert MatchJob.trace_of(job.to_json()) == job.trace
     assert MatchJob.trace_of(b"not json") is None and MatchJob.trace_of('{"kind": "identify"}') is None
+
+
+def test_the_azure_monitor_distro_configures_with_the_apps_identity_and_no_library_instrumentation():
+    """In a child process (it installs global providers): the distro accepts the settings infra writes."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import os\nfrom shared import monitoring\nfrom shared.core.settings import Settings\n"
+            "print(monitoring.configure(Settings.from_env()))\n"
+            "print(type(monitoring._credential()).__name__)\nos._exit(0)\n")
+    env = {**os.environ, "APPLICATIONINSIGHTS_CONNECTION_STRING":
+           "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/",
+           "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "ClientId=11111111-1111-1111-1111-111111111111;Authorization=AAD"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["azure-monitor", "ManagedIdentityCredential"]
+    from shared.monitoring import INSTRUMENTATIONS_OFF
+
+    assert {"azure_sdk", "requests", "urllib3"} <= set(INSTRUMENTATIONS_OFF)  # a blob URL names the speaker
