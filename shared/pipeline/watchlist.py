@@ -24,12 +24,10 @@ from shared.core.models import ModelInfo
 from shared.core.names import parse_watchlist, speaker_key
 from shared.core.records import BlobInput
 from shared.core.settings import Settings
-from shared.embedding.frontend import embed_input
 from shared.gallery.cache import shard_cache
 from shared.gallery.shards import Voiceprint, voiceprint_id
 from shared.gallery.store import Gallery
 from shared.gallery.watchlist import drop_case, watchlist_gallery
-from shared.pipeline import liveness_check
 from shared.results import audit
 from shared.results import documents as results
 from shared.scoring.stats import GalleryStats
@@ -72,6 +70,10 @@ def refuse_if_listed(found: Screening, policy: str, code: str, details: dict) ->
 
 def handle_watchlist(inp: BlobInput, settings: Settings) -> dict:
     """Add a voiceprint to the case the blob names and write the ``watchlist`` result."""
+    # imported here: the HTTP API imports this module and must not load the model
+    from shared.embedding.frontend import embed_input
+    from shared.pipeline import liveness_check
+
     start = time.time()
     storage = get_storage(settings.storage_connection)
     model_id = None

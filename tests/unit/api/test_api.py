@@ -100,3 +100,13 @@ def test_only_known_media_types_are_stored():
     assert stored_content_type({"content-type": "Audio/FLAC; rate=16000"}) == "audio/flac"
     assert stored_content_type({"content-type": "multipart/form-data"}) == "application/octet-stream"
     assert stored_content_type({}) == "application/octet-stream"
+
+
+def test_the_http_api_loads_no_model():
+    """The http_api function answers list and delete calls: importing its routes must not pull in torch."""
+    import subprocess
+    import sys
+
+    code = "import sys, shared.api.routes; print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "False", done.stderr
