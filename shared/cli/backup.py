@@ -63,13 +63,18 @@ def cmd_backup(args: argparse.Namespace) -> int:
             return 1 if problems else 0
         return 0
     report = backup(connected_storage(), ring, folder, with_audio=args.with_audio, progress=_bar)
-    if args.json:
-        print(json.dumps(asdict(report), indent=2))
-    else:
-        models = ", ".join(f"{k} {v}" for k, v in report.voiceprints.items()) or "none"
-        print(f"backed up {report.files} files ({report.bytes} bytes) to {folder}: voiceprints {models}; "
-              f"{report.tombstones} tombstones; audit heads of {report.audit_blobs} blobs; manifest "
-              + ("sealed" if report.sealed_manifest else "NOT sealed (no VOICEID_VOICEPRINT_KEYS)"))
+    return _show(args, report, f"backed up {report.files} files ({report.bytes} bytes) to {folder}: voiceprints "
+                 f"{_models(report)}; {report.tombstones} tombstones; audit heads of {report.audit_blobs} blobs; "
+                 "manifest " + ("sealed" if report.sealed_manifest else "NOT sealed (no VOICEID_VOICEPRINT_KEYS)"))
+
+
+def _models(report) -> str:
+    return ", ".join(f"{k} {v}" for k, v in report.voiceprints.items()) or "none"
+
+
+def _show(args: argparse.Namespace, report, line: str) -> int:
+    """The report as JSON (``--json``) or as one line for people."""
+    print(json.dumps(asdict(report), indent=2) if args.json else line)
     return 0
 
 
@@ -79,15 +84,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     report = restore(connected_storage(), keyring(settings.voiceprint_keys), Path(args.dir),
                      erasures_from=[Path(p) for p in args.erasures], progress=_bar)
-    if args.json:
-        print(json.dumps(asdict(report), indent=2))
-    else:
-        models = ", ".join(f"{k} {v}" for k, v in report.voiceprints.items()) or "none"
-        print(f"restored and checked: voiceprints {models}; {report.tombstones} tombstones; {report.audio} audio "
-              f"files; left out {report.dropped} voiceprints and {report.audio_dropped} audio files of "
-              f"{report.erased_speakers} erased speakers"
-              + (f"; statistics rebuilt for {', '.join(report.rebuilt_stats)}" if report.rebuilt_stats else ""))
-    return 0
+    return _show(args, report, f"restored and checked: voiceprints {_models(report)}; {report.tombstones} tombstones; "
+                 f"{report.audio} audio files; left out {report.dropped} voiceprints and {report.audio_dropped} audio "
+                 f"files of {report.erased_speakers} erased speakers"
+                 + (f"; statistics rebuilt for {', '.join(report.rebuilt_stats)}" if report.rebuilt_stats else ""))
 
 
 def add_backup_parsers(add) -> None:

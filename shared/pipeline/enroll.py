@@ -125,8 +125,6 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
                            duplicate_of=twin["blob"] if twin else None, integrity=checked,
                            watchlist=listed.public())
     except PermanentError as err:
-        doc = results.failure("enroll", contract.ENROLL, inp.blob, inp.etag, err, status="rejected",
-                              model_id=model_id, timings_ms={"total": results.ms_since(start)},
-                              request_id=inp.request_id)
+        doc = results.rejected("enroll", contract.ENROLL, inp, err, start, model_id)
     results.write(storage, contract.ENROLL, inp.blob, doc)
     return doc

@@ -94,9 +94,7 @@ def handle_watchlist(inp: BlobInput, settings: Settings) -> dict:
                            request_id=inp.request_id, audio=emb.audio, liveness=live and live.to_json(), case=case,
                            voiceprint_id=vp.voiceprint_id)
     except PermanentError as err:
-        doc = results.failure("watchlist", contract.WATCHLIST, inp.blob, inp.etag, err, status="rejected",
-                              model_id=model_id, timings_ms={"total": results.ms_since(start)},
-                              request_id=inp.request_id)
+        doc = results.rejected("watchlist", contract.WATCHLIST, inp, err, start, model_id)
     results.write(storage, contract.WATCHLIST, inp.blob, doc)
     return doc
 

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 
 from shared.core import contract, telemetry
 from shared.core.errors import VoiceIdError
+from shared.core.records import BlobInput
 from shared.results import audit
 from shared.storage.base import Storage
 
@@ -56,6 +57,13 @@ def failure(kind: str, container: str, blob: str, etag: str, err: VoiceIdError, 
     doc = base(kind, container, blob, etag, status=status, model_id=model_id, timings_ms=timings_ms, **fields)
     doc["error"] = err.as_dict()
     return doc
+
+
+def rejected(kind: str, container: str, inp: BlobInput, err: VoiceIdError, start: float,
+             model_id: str | None = None) -> dict:
+    """The ``rejected`` document of an input a trigger refused (``start``: when the trigger began)."""
+    return failure(kind, container, inp.blob, inp.etag, err, status="rejected", model_id=model_id,
+                   timings_ms={"total": ms_since(start)}, request_id=inp.request_id)
 
 
 def write(storage: Storage, container: str, blob: str, doc: dict, **conditions) -> None:
