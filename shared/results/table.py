@@ -15,13 +15,22 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
 
 
 def result_row(doc: dict) -> list[object]:
-    """(file, kind, status, decision, speaker, score) of one result document."""
+    """(file, kind, status, decision, speaker, score) of one result document; a watchlist match is in the decision."""
+    row = _row(doc)
+    if doc.get("watchlist"):
+        row[3] = f"{row[3] or ''} [watchlist: {', '.join(h['case'] for h in doc['watchlist'])}]".strip()
+    return row
+
+
+def _row(doc: dict) -> list[object]:
     kind = doc.get("kind")
     error = doc.get("error") or {}
     if doc.get("status") != "ok":
         return [doc.get("blob"), kind, doc.get("status"), error.get("code"), "", ""]
     if kind == "enroll":
         return [doc["blob"], kind, "ok", "enrolled", doc.get("speaker"), ""]
+    if kind == "watchlist":
+        return [doc["blob"], kind, "ok", "listed", doc.get("case"), ""]
     if kind == "verify":
         score = doc.get("score")
         return [doc["blob"], kind, "ok", doc.get("decision"), doc.get("claimed"),
