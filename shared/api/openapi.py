@@ -26,7 +26,7 @@ NAME = {"name": "name", "in": "path", "required": True, "schema": NAME_SCHEMA,
 CASE = {"name": "case", "in": "path", "required": True, "schema": NAME_SCHEMA,
         "description": "a fraud case id (URL-encoded), e.g. FR-2026-0042; the same rules as a speaker name"}
 FILENAME = {"name": "filename", "in": "query", "required": False,
-            "description": "file name for the stored blob (letters, digits, space, . - _ ( ) + , = @); "
+            "description": "file name for the stored blob (ASCII letters, digits, space, . - _ ( ) + , = @); "
                            "default: a unique api-<UTC stamp>-<hex> name. Re-using a name replaces that upload.",
             "schema": {"type": "string", "pattern": r"^[\w][\w .()+,=@-]{0,120}$"}}
 AUDIO_BODY = {"required": True, "description": f"the audio or video file itself (at most {HTTP_BODY_LIMIT} bytes, "

@@ -30,7 +30,7 @@ AUDIO_TYPES = {"audio/wav": ".wav", "audio/x-wav": ".wav", "audio/wave": ".wav",
                "audio/x-flac": ".flac", "audio/mpeg": ".mp3", "audio/mp4": ".m4a", "audio/aac": ".aac",
                "audio/ogg": ".ogg", "audio/opus": ".opus", "audio/webm": ".webm", "video/mp4": ".mp4",
                "video/webm": ".webm", "video/quicktime": ".mov", "audio/amr": ".amr"}
-SAFE_FILENAME = re.compile(r"^[\w][\w .()+,=@-]{0,120}$")
+SAFE_FILENAME = re.compile(r"^[\w][\w .()+,=@-]{0,120}$", re.ASCII)  # as the OpenAPI pattern (ECMA \w is ASCII)
 
 
 def upload_filename(params: dict[str, str], headers: dict[str, str], now: datetime | None = None) -> str:
@@ -43,7 +43,7 @@ def upload_filename(params: dict[str, str], headers: dict[str, str], now: dateti
     if given is not None:
         if not SAFE_FILENAME.fullmatch(given) or given in (".", ".."):
             raise ApiError(400, "name.invalid", f"filename {given!r} is not allowed",
-                           "Use letters, digits, spaces and . - _ ( ) only, at most 121 characters.")
+                           "Use ASCII letters, digits, spaces and . - _ ( ) + , = @ only, at most 121 characters.")
         return given
     ctype = headers.get("content-type", "").split(";")[0].strip().lower()
     ext = AUDIO_TYPES.get(ctype) or mimetypes.guess_extension(ctype or "x/none") or ".bin"

@@ -158,4 +158,5 @@ def test_openapi_document_is_served_and_matches_docs(api, key):
     served = call("GET", f"{api}/openapi.json", key).json()
     assert served == json.loads((PROJECT_ROOT / "docs" / "openapi.json").read_text())
     assert set(served["paths"]) == {"/health", "/speakers", "/speakers/{name}", "/enroll/{name}", "/identify",
-                                    "/results/{path}", "/openapi.json", "/challenge/{name}"}
+                                    "/results/{path}", "/openapi.json", "/challenge/{name}", "/watchlist",
+                                    "/watchlist/{case}"}
