@@ -111,6 +111,26 @@ class Gallery:
     def write_sealed(self, blob: str, data: bytes, **conditions) -> str:
         return write_blob(self.storage, self.keyring, contract.GALLERY, blob, data, **conditions)
 
+    def drop_key(self, key: str) -> int:
+        """Remove every voiceprint of speaker ``key`` from every shard blob (a re-shard may hold two copies);
+        how many were removed. The statistics are left to the caller."""
+        count = 0
+        for number in self.shard_numbers():
+            ids = {e["voiceprint_id"] for e in self.load(number).entries if e["key"] == key}
+            if ids:
+                self.write_shard(number, [], drop=ids)
+                count += len(ids)
+        return count
+
+    def rebuild_stats(self) -> GalleryStats | None:
+        """Rebuild the statistics from every shard blob there is (any count), learning the dimension from them
+        when this reader was made without it; None when the gallery has no shard."""
+        shards = [self.load(n) for n in self.shard_numbers()]
+        if not shards:
+            return None
+        self.model = ModelInfo.from_id(self.model.id, dim=shards[0].matrix.shape[1])
+        return self.refresh_stats(shards)
+
     def load(self, shard: int) -> Shard:
         got = self.read_sealed(self.shard_blob(shard))
         return Shard.empty(self.model.dim) if got is None else Shard.from_bytes(*got)
@@ -193,10 +213,11 @@ class Gallery:
         return sorted(out.values(), key=lambda r: r["speaker"].casefold())
 
 
-def stored_models(storage: Storage) -> list[str]:
-    """The ids (``name@version``) of every model that has blobs in the gallery container."""
-    prefixes = {item.name.rsplit("/", 1)[0] for item in storage.list(contract.GALLERY) if item.name.count("/") == 2}
-    return sorted(p.replace("/", "@", 1) for p in prefixes)
+def stored_models(storage: Storage, namespace: str = "") -> list[str]:
+    """The ids (``name@version``) of every model that has blobs in the gallery container (under ``namespace``:
+    ``watchlist/`` lists the watchlist's; the default, the customers')."""
+    names = (i.name[len(namespace):] for i in storage.list(contract.GALLERY, namespace or None))
+    return sorted({n.rsplit("/", 1)[0].replace("/", "@", 1) for n in names if n.count("/") == 2})
 
 
 def stored_galleries(storage: Storage, shard_count: int, keyring: Keyring | None = None) -> list[Gallery]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from shared.core import contract
 from shared.core.models import ModelInfo
-from shared.gallery.store import Gallery
+from shared.gallery.store import Gallery, stored_models
 from shared.storage.base import Storage
 from shared.storage.sealing import Keyring
 
@@ -25,12 +25,7 @@ def watchlist_gallery(storage: Storage, model: ModelInfo, keyring: Keyring | Non
 
 def watchlist_models(storage: Storage) -> list[str]:
     """The model ids (``name@version``) that have watchlist voiceprints."""
-    found = set()
-    for item in storage.list(contract.GALLERY, contract.WATCHLIST_GALLERY):
-        parts = item.name[len(contract.WATCHLIST_GALLERY):].split("/")
-        if len(parts) == 3 and parts[2].startswith("shard-"):
-            found.add(f"{parts[0]}@{parts[1]}")
-    return sorted(found)
+    return stored_models(storage, contract.WATCHLIST_GALLERY)
 
 
 def stored_watchlists(storage: Storage, keyring: Keyring | None = None) -> list[Gallery]:
@@ -40,25 +35,22 @@ def stored_watchlists(storage: Storage, keyring: Keyring | None = None) -> list[
 
 def cases(storage: Storage, keyring: Keyring | None = None) -> list[dict]:
     """Every case with its voiceprint count, per model: ``{case, key, voiceprints, model_id, added_at}``; no embeddings."""
-    rows: dict[tuple[str, str], dict] = {}
+    grouped: dict[tuple[str, str], list[dict]] = {}
     for gallery in stored_watchlists(storage, keyring):
         for e in gallery.load(0).entries:
-            row = rows.setdefault((gallery.model.id, e["key"]), {
-                "case": e["speaker"], "key": e["key"], "voiceprints": 0, "model_id": gallery.model.id,
-                "added_at": e.get("created_at", "")})
-            row["voiceprints"] += 1
-            row["added_at"] = min(row["added_at"], e.get("created_at", "")) or e.get("created_at", "")
-    return sorted(rows.values(), key=lambda r: (r["case"].casefold(), r["model_id"]))
+            grouped.setdefault((gallery.model.id, e["key"]), []).append(e)
+    rows = [{"case": es[0]["speaker"], "key": key, "voiceprints": len(es), "model_id": model_id,
+             "added_at": min((e.get("created_at") or "" for e in es), default="")}
+            for (model_id, key), es in grouped.items()]
+    return sorted(rows, key=lambda r: (r["case"].casefold(), r["model_id"]))
 
 
 def drop_case(storage: Storage, key: str, keyring: Keyring | None = None) -> tuple[int, list[str]]:
     """Remove every voiceprint of case ``key`` from every model's watchlist; (voiceprints removed, models touched)."""
     removed, touched = 0, []
     for gallery in stored_watchlists(storage, keyring):
-        for number in gallery.shard_numbers():
-            ids = {e["voiceprint_id"] for e in gallery.load(number).entries if e["key"] == key}
-            if ids:
-                gallery.write_shard(number, [], drop=ids)
-                removed += len(ids)
-                touched.append(gallery.model.id)
+        count = gallery.drop_key(key)
+        if count:
+            removed += count
+            touched.append(gallery.model.id)
     return removed, touched

@@ -39,6 +39,7 @@ from pathlib import Path
 from shared.core import contract
 from shared.core.errors import PermanentError
 from shared.core.models import ModelInfo
+from shared.core.names import parse_enroll, speaker_key
 from shared.gallery.shards import Shard
 from shared.gallery.store import SHARD_NAME, Gallery
 from shared.storage.base import Storage
@@ -265,11 +266,7 @@ def restore(storage: Storage, ring: Keyring, folder: Path, *, erasures_from: lis
     for model in sorted(dropped_models):  # the statistics held the erased speakers' models: rebuild them
         namespace, _, model_id = model.rpartition(":")
         if not namespace:
-            gallery = Gallery(storage, ModelInfo.from_id(model_id, dim=0), 1, ring)
-            shards = [gallery.load(n) for n in gallery.shard_numbers()]
-            if shards:
-                gallery.model = ModelInfo.from_id(model_id, dim=shards[0].matrix.shape[1])
-                gallery.refresh_stats(shards)
+            if Gallery(storage, ModelInfo.from_id(model_id, dim=0), 1, ring).rebuild_stats() is not None:
                 report.rebuilt_stats.append(model_id)
     report.voiceprints = check(storage, ring, expected, erasures)
     report.checked = True
@@ -295,8 +292,6 @@ def _restore_shard(name: str, data: bytes, ring: Keyring, erasures: dict[str, st
 
 def _audio_erased(container: str, name: str, modified: str, erasures: dict[str, str]) -> bool:
     """An enrolment upload made before its speaker's erasure is not restored (its trigger would enrol them again)."""
-    from shared.core.names import parse_enroll, speaker_key
-
     if container != contract.ENROLL:
         return False
     try:

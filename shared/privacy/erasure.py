@@ -34,7 +34,6 @@ from dataclasses import dataclass
 
 from shared.core import contract
 from shared.core.errors import PermanentError
-from shared.core.models import ModelInfo
 from shared.core.names import parse_enroll, speaker_key
 from shared.core.records import MatchJob, ShardPartial
 from shared.core.settings import Settings
@@ -96,16 +95,9 @@ def remove_voiceprints(storage: Storage, settings: Settings, key: str) -> tuple[
     removed, touched = 0, []
     for gallery in stored_galleries(storage, settings.shard_count, keyring(settings.voiceprint_keys)):
         model_id = gallery.model.id
-        count = 0
-        for number in gallery.shard_numbers():
-            ids = {e["voiceprint_id"] for e in gallery.load(number).entries if e["key"] == key}
-            if ids:
-                gallery.write_shard(number, [], drop=ids)
-                count += len(ids)
+        count = gallery.drop_key(key)
         if count:
-            shards = [gallery.load(n) for n in gallery.shard_numbers()]
-            gallery.model = ModelInfo.from_id(model_id, dim=shards[0].matrix.shape[1])
-            gallery.refresh_stats(shards)
+            gallery.rebuild_stats()
             removed += count
             touched.append(model_id)
     return removed, touched
