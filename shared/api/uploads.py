@@ -23,6 +23,7 @@ from shared.api.http import (
 from shared.core import contract
 from shared.core.names import parse_enroll, parse_identify
 from shared.core.settings import Settings
+from shared.pipeline import challenge
 from shared.storage.base import Storage
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ def get_result(path: str, storage: Storage, etag: str | None = None) -> ApiRespo
                        "Use the 'result' URL a POST answered, e.g. /api/results/identify/<file>.json.")
     doc = storage.read_json(contract.RESULTS, path)
     if doc is not None and (etag is None or doc.get("etag") == etag):
-        return ApiResponse(200, doc)
+        return ApiResponse(200, challenge.with_open_digits(storage, doc), {"Cache-Control": "no-store"})
     source = blob[: -len(".json")]
     current = storage.etag(container, source)
     if current is not None and (etag is None or current == etag):

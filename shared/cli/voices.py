@@ -70,7 +70,18 @@ def cmd_identify(args: argparse.Namespace) -> int:
         print(results_table([doc]))
         if doc["status"] != "ok":
             print(f"{doc['error']['message']} -> {doc['error']['hint']}", file=sys.stderr)
+        elif doc.get("decision") == "challenge":
+            print_step_up(doc)
     return 0 if doc["status"] == "ok" else 1
+
+
+def print_step_up(doc: dict) -> None:
+    """What the caller does next when the verification asks for a challenge."""
+    step = doc["step_up"]
+    say = " ".join(step["digits"]) if "digits" in step else "(no longer open: verify again)"
+    print(f"a challenge is required ({', '.join(step['reasons'])}): the caller says {say}   "
+          f"(until {step['expires_at']}, once)")
+    print(f"then: voiceid identify RECORDING.wav --claim {json.dumps(doc['claimed'])} --challenge {step['nonce']}")
 
 
 def cmd_challenge(args: argparse.Namespace) -> int:
@@ -121,7 +132,7 @@ exit status 1 when any file was rejected or got no result in time (the report li
 CHALLENGE_HELP = """A challenge defeats replayed recordings and clones made in advance: the caller must speak
 digits nobody knew before. It works once, for NAME only, until it expires (VOICEID_CHALLENGE_TTL_S).
 The verification then accepts only when the voice, the liveness check and the digits all pass;
-the result's challenge object says what was heard.
+the result's challenge object says whether the digits matched (the digits stay out of results).
 example:
   voiceid challenge "Ann Lee"          # say: 4 0 7 1 9 3 ...
   voiceid identify answer.wav --claim "Ann Lee" --challenge <nonce>"""

@@ -68,11 +68,16 @@ class VoiceId:
     def verify(self, path: str | Path, claim: str, timeout_s: float = 120.0, challenge: str | None = None) -> dict:
         """Is the speaker in ``path`` who they claim to be (1:1)? Returns the verify result.
 
-        ``challenge``: the nonce of :meth:`challenge` when ``path`` is the caller speaking its digits.
+        ``challenge``: the nonce of :meth:`challenge` when ``path`` is the caller speaking its digits. A result
+        whose decision is ``challenge`` (a step-up, VOICEID_CHALLENGE) carries ``step_up.digits`` while it is open:
+        have the caller speak them and call this again with ``challenge=doc["step_up"]["nonce"]``.
         """
+        from shared.pipeline.challenge import with_open_digits
+
         name = unique_probe_name(Path(path))
         blob = f"{claim}/{f'challenge-{challenge}-{name}' if challenge else name}"
-        return self.wait_result(contract.IDENTIFY, blob, self.upload(contract.IDENTIFY, blob, Path(path)), timeout_s)
+        doc = self.wait_result(contract.IDENTIFY, blob, self.upload(contract.IDENTIFY, blob, Path(path)), timeout_s)
+        return with_open_digits(self.storage, doc)
 
     def challenge(self, claim: str) -> dict:
         """A one-time digit string for a text-prompted verification of ``claim``: ``nonce``, ``digits``, expiry."""

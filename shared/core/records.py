@@ -76,7 +76,7 @@ class MatchJob:
     audio: dict = field(default_factory=dict)  # the probe's audio report, copied into the result
     timings_ms: dict = field(default_factory=dict)  # decode, vad, embed, liveness of the probe
     liveness: dict | None = None  # the probe's liveness object (None: the check is off), copied into the result
-    challenge: dict | None = None  # the spoken digits of a text-prompted verification (None: no challenge)
+    challenge: dict | None = None  # whether a text-prompted verification said its digits (None: no challenge)
     watchlist: list | None = None  # the fraud watchlist cases the probe matched (None: sent by a version without)
     trace: dict = field(default_factory=dict)  # the request's trace context (W3C traceparent), for one trace per input
 

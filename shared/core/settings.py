@@ -18,6 +18,7 @@ from shared.core.keys import describe_keys, parse_keys
 from shared.core.models import MODELS, default_model_source
 
 LIVENESS_POLICIES = ("reject", "flag", "off")
+CHALLENGE_POLICIES = ("off", "risk", "always")
 
 
 def resolve_model_source(settings: Settings) -> str:
@@ -74,6 +75,10 @@ class Settings:
     liveness_weights: str = ""
     challenge_digits: int = 6
     challenge_ttl_s: float = 120.0
+    challenge: str = "risk"  # when a verification asks for a challenge instead of deciding (shared/pipeline/stepup.py)
+    challenge_grey_far: float = 0.05  # the grey band's bottom: scores from its threshold up to the accept point
+    challenge_max: int = 3  # challenges issued per claim per lockout window; past it the verification is a reject
+    digits_model: str = ""  # the challenge's recogniser: a CTranslate2 Whisper English folder ("": the wheel's tiny.en)
     host_lease_s: float = 60.0
     host_drain_s: float = 30.0
     host_http_port: int = 7071
@@ -141,6 +146,13 @@ class Settings:
         if not 0 < self.liveness_live_share < 0.5:
             raise ConfigError("VOICEID_LIVENESS_LIVE_SHARE is the share of live speech you accept to be called an "
                               "attack, between 0 and 0.5, e.g. 0.02 for 2 %")
+        if self.challenge not in CHALLENGE_POLICIES:
+            raise ConfigError(f"VOICEID_CHALLENGE must be one of {', '.join(CHALLENGE_POLICIES)}")
+        if not self.target_far < self.challenge_grey_far < 0.5:
+            raise ConfigError("VOICEID_CHALLENGE_GREY_FAR is the false-accept rate at the bottom of the grey band: "
+                              "above VOICEID_TARGET_FAR and below 0.5, e.g. 0.05")
+        if self.challenge_max < 1:
+            raise ConfigError("VOICEID_CHALLENGE_MAX must be at least 1 (VOICEID_CHALLENGE=off issues none)")
         if not 4 <= self.challenge_digits <= 12 or not 10 <= self.challenge_ttl_s <= 3600:
             raise ConfigError("VOICEID_CHALLENGE_DIGITS must be 4 to 12 digits and VOICEID_CHALLENGE_TTL_S 10 to 3600 "
                               "seconds")
@@ -200,6 +212,10 @@ ENV_NAMES = {
     "liveness_weights": "VOICEID_LIVENESS_WEIGHTS",
     "challenge_digits": "VOICEID_CHALLENGE_DIGITS",
     "challenge_ttl_s": "VOICEID_CHALLENGE_TTL_S",
+    "challenge": "VOICEID_CHALLENGE",
+    "challenge_grey_far": "VOICEID_CHALLENGE_GREY_FAR",
+    "challenge_max": "VOICEID_CHALLENGE_MAX",
+    "digits_model": "VOICEID_DIGITS_MODEL",
     "host_lease_s": "VOICEID_HOST_LEASE_S",
     "host_drain_s": "VOICEID_HOST_DRAIN_S",
     "host_http_port": "VOICEID_HOST_HTTP_PORT",

@@ -13,14 +13,14 @@ import logging
 
 from shared.core import contract, telemetry
 from shared.core.contract import partial_prefix, probe_blob
-from shared.core.errors import VoiceIdError
+from shared.core.errors import PermanentError, VoiceIdError
 from shared.core.names import speaker_key
 from shared.core.records import MatchJob, ShardPartial
 from shared.core.settings import Settings
-from shared.pipeline import lockout
+from shared.pipeline import lockout, stepup
 from shared.results import documents as results
 from shared.scoring.calibration import identify_threshold, threshold_for
-from shared.scoring.decisions import identify_decision, top_k, verify_decision
+from shared.scoring.decisions import identify_decision, top_k
 from shared.storage import optimistic
 from shared.storage.base import Storage
 
@@ -75,11 +75,14 @@ def assemble(job: MatchJob, partials: list[ShardPartial], settings: Settings) ->
         claimed_key = speaker_key(job.claimed or "")
         mine = [c for c in merged if c.key == claimed_key]
         score = round(mine[0].score, 4) if mine else None
+        outcome = stepup.decide(score, threshold, stepup.grey_bottom(settings), (job.liveness or {}).get("decision"),
+                                settings.challenge, job.challenge)
         return results.base("verify", contract.IDENTIFY, job.blob, job.etag, **common, challenge=job.challenge,
                             claimed=mine[0].speaker if mine else job.claimed,
-                            decision=verify_decision(score, threshold), score=score,
+                            decision=outcome.decision, score=score,
                             cosine=round(mine[0].cosine, 4) if mine else None,
-                            reason=None if mine else "not_enrolled")
+                            reason=None if mine else "not_enrolled",
+                            step_up={"reasons": list(outcome.reasons)} if outcome.decision == "challenge" else None)
     ranked = top_k(merged, settings.top_k)
     return results.base("identify", contract.IDENTIFY, job.blob, job.etag, **common,
                         candidates=[c.public() for c in ranked],
@@ -122,13 +125,26 @@ def _finish(storage: Storage, job: MatchJob, partials: list[ShardPartial], setti
         log.info("identify/%s was re-uploaded; dropping stale request %s", job.blob, job.request_id)
     else:
         doc = assemble(job, partials, settings)
-        if doc["kind"] == "verify":  # before the result, so a crash repeats it; a repeat is a no-op per request
-            flagged = (job.liveness or {}).get("decision") == "attack" or bool(job.watchlist)  # still a failure
+        if doc["kind"] == "verify" and doc["decision"] == "challenge":
+            doc = step_up(storage, job, doc, settings)
+        if doc["kind"] == "verify" and doc["decision"] != "challenge":  # a step-up is not a failure
+            # before the result, so a crash repeats it; a repeat is a no-op per request
+            attack = (job.liveness or {}).get("decision") == "attack" and job.challenge is None
+            flagged = attack or bool(job.watchlist)  # still a failure
             lockout.note_outcome(storage, speaker_key(job.claimed or ""), job.claimed or "", job.request_id,
                                  doc["decision"] == "accept" and not flagged, settings)
         wrote = write_once(storage, job, doc)
     cleanup(storage, job.request_id, keep_probe=settings.probe_embedding_retention_s > 0)
     return wrote
+
+
+def step_up(storage: Storage, job: MatchJob, doc: dict, settings: Settings) -> dict:
+    """Issue the challenge a ``challenge`` decision asks for; past the claim's share of them, a reject instead."""
+    try:
+        return {**doc, "step_up": stepup.require(storage, job, tuple(doc["step_up"]["reasons"]), settings)}
+    except PermanentError as err:
+        log.info("verification %s: %s", job.request_id, err.code)
+        return {**doc, "decision": "reject", "reason": "challenge_limit", "step_up": None}
 
 
 def cleanup(storage: Storage, request_id: str, keep_probe: bool = False) -> None:

@@ -29,7 +29,7 @@ from shared.storage.azure import get_storage
 from shared.storage.base import Storage
 
 # refusals of a voice, not of a request's form: they count against the claim like a reject
-COUNTED_FAILURES = ("liveness.attack", "challenge.mismatch", "verify.watchlist")
+COUNTED_FAILURES = ("liveness.attack", "challenge.mismatch", "challenge.expired", "challenge.used", "verify.watchlist")
 
 
 def refuse_if_locked(storage: Storage, claimed: str, settings: Settings) -> None:
@@ -56,10 +56,11 @@ def handle_identify(inp: BlobInput, settings: Settings) -> list[str]:
         spoken = None
         if target.claimed is not None:  # a text-prompted verification: the digits first (shared.pipeline.challenge)
             spoken = challenge.answer(storage, inp.blob.rsplit("/", 1)[-1], target.claimed, inp.request_id,
-                                      emb.samples, emb.audio)
+                                      emb.samples, emb.audio, settings)
         with telemetry.span("liveness"):
             live, live_ms = liveness_check.check(emb, settings, target.kind)
-        liveness_check.refuse_attack(live, emb, target.kind)
+        if not (target.kind == "verify" and settings.challenge != "off"):  # else a step-up decides (stepup.py)
+            liveness_check.refuse_attack(live, emb, target.kind)
         with telemetry.span("watchlist"):
             listed = watchlist.screen_probe(storage, settings, emb.model, emb.vector, emb.audio.get("band", ""))
         if target.claimed is not None:  # identification reports a match; verification may refuse on it

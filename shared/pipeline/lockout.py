@@ -32,13 +32,22 @@ class LockState:
 
     failures: dict[str, float] = field(default_factory=dict)
     locked_until: float = 0.0
+    challenges: dict[str, float] = field(default_factory=dict)  # step-ups issued (request id -> Unix time)
 
     def after_failure(self, request_id: str, now: float, settings: Settings) -> LockState:
         recent = {r: t for r, t in self.failures.items() if now - t < settings.lockout_window_s}
         recent[request_id] = self.failures.get(request_id, now)
         if len(recent) >= settings.lockout_failures:
-            return LockState(failures={}, locked_until=now + settings.lockout_s)
-        return LockState(failures=recent, locked_until=self.locked_until)
+            return LockState(failures={}, locked_until=now + settings.lockout_s, challenges=self.challenges)
+        return LockState(failures=recent, locked_until=self.locked_until, challenges=self.challenges)
+
+    def after_challenge(self, request_id: str, now: float, settings: Settings) -> LockState | None:
+        """The state with this request's step-up counted, or None when the claim has had its share in the window."""
+        recent = {r: t for r, t in self.challenges.items() if now - t < settings.lockout_window_s}
+        if request_id not in recent and len(recent) >= settings.challenge_max:
+            return None
+        return LockState(failures=self.failures, locked_until=self.locked_until,
+                         challenges={**recent, request_id: recent.get(request_id, now)})
 
 
 def _read(storage: Storage, key: str) -> tuple[LockState, str | None]:
@@ -46,7 +55,8 @@ def _read(storage: Storage, key: str) -> tuple[LockState, str | None]:
     if got is None:
         return LockState(), None
     doc = json.loads(got[0])
-    return LockState(failures=dict(doc.get("failures", {})), locked_until=doc.get("locked_until", 0.0)), got[1]
+    return LockState(failures=dict(doc.get("failures", {})), locked_until=doc.get("locked_until", 0.0),
+                     challenges=dict(doc.get("challenges", {}))), got[1]
 
 
 def locked_until(storage: Storage, key: str, settings: Settings, now: float | None = None) -> float | None:
@@ -69,7 +79,8 @@ def note_outcome(storage: Storage, key: str, speaker: str, request_id: str, acce
     def change(state: LockState) -> optimistic.Change[tuple[LockState, LockState]]:
         if (accepted and not state.failures) or (not accepted and request_id in state.failures):
             return optimistic.keep((state, state))
-        new = LockState() if accepted else state.after_failure(request_id, time.time(), settings)
+        new = LockState(challenges=state.challenges) if accepted else state.after_failure(request_id, time.time(),
+                                                                                          settings)
         return optimistic.keep((state, state)) if new == state else optimistic.store(new, (state, new))
 
     def write(new: LockState, **conditions) -> None:
@@ -82,3 +93,22 @@ def note_outcome(storage: Storage, key: str, speaker: str, request_id: str, acce
                      until=after.locked_until, failures=settings.lockout_failures,
                      window_s=settings.lockout_window_s)
     return after
+
+
+def note_challenge(storage: Storage, key: str, request_id: str, settings: Settings) -> bool:
+    """Count a step-up challenge for the claim; False when ``VOICEID_CHALLENGE_MAX`` were issued in the window.
+
+    Keyed by request, so a redelivered fan-in counts its challenge once. Not a failure: the lock is untouched.
+    """
+
+    def change(state: LockState) -> optimistic.Change[bool]:
+        new = state.after_challenge(request_id, time.time(), settings)
+        if new is None:
+            return optimistic.keep(False)
+        return optimistic.keep(True) if new == state else optimistic.store(new, True)
+
+    def write(new: LockState, **conditions) -> None:
+        storage.write_json(contract.GALLERY, contract.lock_blob(key), asdict(new), **conditions)
+
+    return optimistic.update(lambda: _read(storage, key), change, write, what="the lockout state",
+                             code="lockout.contention")

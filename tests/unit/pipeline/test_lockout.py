@@ -33,5 +33,6 @@ def test_the_lock_state_on_storage_counts_each_request_once_and_audits_the_lock_
     assert [e["action"] for e in audit.read(storage)] == ["lockout"]
     lockout.note_outcome(storage, "bob", "Bob", "b1", accepted=False, settings=S)
     lockout.note_outcome(storage, "bob", "Bob", "b2", accepted=True, settings=S)  # an accept clears the count
-    assert storage.read_json(contract.GALLERY, contract.lock_blob("bob")) == {"failures": {}, "locked_until": 0.0}
+    assert storage.read_json(contract.GALLERY, contract.lock_blob("bob")) == {"failures": {}, "locked_until": 0.0,
+                                                                          "challenges": {}}
     assert lockout.locked_until(storage, "bob", S) is None

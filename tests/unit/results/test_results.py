@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from shared.core.errors import PermanentError
@@ -38,11 +40,19 @@ def test_identify_below_threshold_is_unknown():
     assert_valid(doc)
 
 
-@pytest.mark.parametrize(("score", "decision"), [(2.0, "accept"), (1.9999, "reject"), (4.5, "accept")])
-def test_verify_accepts_exactly_when_score_reaches_threshold(score, decision):
-    doc = assemble(job("verify", "ann", (1,)), partials([Candidate("Ann", score, "ann")]), SETTINGS)
-    assert (doc["decision"], doc["claimed"], doc["threshold"]) == (decision, "Ann", 2.0)
-    assert_valid(doc)
+@pytest.mark.parametrize(("score", "decision", "step_up"), [
+    (2.0, "accept", "accept"), (1.9999, "reject", "challenge"), (4.5, "accept", "accept"), (1.2, "reject", "reject")])
+def test_verify_accepts_exactly_when_score_reaches_threshold(score, decision, step_up):
+    """VOICEID_CHALLENGE=off: accept or reject at the threshold; the default (risk) asks for a challenge in the
+    grey band below it (shared/pipeline/stepup.py)."""
+    for challenge, expected in (("off", decision), ("risk", step_up)):
+        settings = replace(SETTINGS, challenge=challenge)
+        doc = assemble(job("verify", "ann", (1,)), partials([Candidate("Ann", score, "ann")]), settings)
+        assert (doc["decision"], doc["claimed"], doc["threshold"]) == (expected, "Ann", 2.0)
+        if expected == "challenge":  # the fan-in issues it and fills step_up in (tests/unit/pipeline/test_stepup.py)
+            assert doc["step_up"] == {"reasons": ["score.grey_band"]}
+        else:
+            assert_valid(doc)
 
 
 def test_verify_of_a_name_nobody_enrolled_is_a_reject_with_reason():
