@@ -180,6 +180,7 @@ def main() -> None:
     parser.add_argument("--baseline", type=int, default=30, help="strings timed beside pocketsphinx and ECAPA")
     parser.add_argument("--window-s", type=float, default=digits.MAX_SECONDS,
                         help="Whisper's input window (30 s as trained; shorter is faster and less accurate)")
+    parser.add_argument("--model", default="", help="a CTranslate2 Whisper folder (VOICEID_DIGITS_MODEL); default tiny.en")
     parser.add_argument("--json")
     args = parser.parse_args()
     conditions = tuple(c for c in args.conditions.split(",") if c)
@@ -191,9 +192,10 @@ def main() -> None:
         speaker = names[i % len(names)]
         text, samples = spoken_string(rng, speakers[speaker], args.length)
         strings.append((speaker, text, samples, *wrong_strings(rng, text)))
-    recogniser = digits.DigitRecogniser(window_s=args.window_s)
+    recogniser = digits.DigitRecogniser(args.model, window_s=args.window_s)
     rows, seconds = measure(recogniser, strings, conditions)
-    report = {"machine": machine(), "recogniser": f"whisper tiny.en int8 (sha256 {recogniser.sha256[:12]})",
+    report = {"machine": machine(), "recogniser": f"{args.model or 'whisper tiny.en'} int8 (sha256 {recogniser.sha256[:12]}"
+                            f"{', multilingual, held to English' if recogniser.multilingual else ''})",
               "window_s": args.window_s,
               "strings_per_condition": args.strings, "length": args.length, "speakers": names,
               "mean_string_s": round(float(np.mean([len(s[2]) for s in strings])) / digits.SAMPLE_RATE, 2),

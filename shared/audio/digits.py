@@ -152,9 +152,8 @@ class DigitRecogniser:
         folder = model_dir(source)
         self.sha256 = verify_weights(folder, bundled=not source)
         self._model = WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=max(threads, 0))
-        if self._model.model.is_multilingual:
-            raise ValueError(f"{folder} is a multilingual Whisper; the digit check is built for an English-only one")
-        self._tok = Tokenizer(self._model.hf_tokenizer, False, task="transcribe", language="en")
+        self.multilingual = self._model.model.is_multilingual  # then held to English ("en") like tiny.en
+        self._tok = Tokenizer(self._model.hf_tokenizer, self.multilingual, task="transcribe", language="en")
         tok = self._tok
         self._suppress = [i for i in range(tok.eot) if not digit_token(tok.decode([i]))]
         self._start = [tok.sot_prev, *tok.encode(PROMPT), *tok.sot_sequence, tok.no_timestamps]

@@ -265,6 +265,9 @@ def cmd_liveness(args: argparse.Namespace) -> int:
               **pad.report(scores, attack, [r.generator for r in rows], [r.corpus for r in rows], threshold)}
     print(format_liveness(report))
     Path(f"{out}.json").write_text(json.dumps(report, indent=2))
+    if report["note"]:  # one class only: no trade-off to plot
+        print(f"wrote {out}, {out}.json (no DET plot: {report['note'].split(':')[0]})")
+        return 0
     bpcer, apcer = det_points(scores, attack)
     drawn = save_det(Path(f"{out}.det.png"), {name: (apcer, bpcer)}, Path(args.protocol).stem,
                      axes=PAD_AXES, ticks=WIDE_TICKS)
@@ -273,6 +276,8 @@ def cmd_liveness(args: argparse.Namespace) -> int:
 
 
 def format_liveness(r: dict) -> str:
+    if r["note"]:
+        return format_one_class(r)
     lines = [f"{r['detector']}: EER {r['eer']:.2f} %  ({r['attacks']} attacks, {r['live']} live clips)",
              f"  at its operating point (attack score >= {r['threshold']:g}): BPCER {r['bpcer']:.2f} %, "
              f"APCER pooled {r['apcer_pooled']:.2f} %, worst species {r['worst_species']} {r['worst_apcer']:.1f} %"]
@@ -283,6 +288,18 @@ def format_liveness(r: dict) -> str:
     lines.append("  APCER per species at the operating point: " +
                  ", ".join(f"{s} {v:.0f} %" for s, v in sorted(r["apcer"].items(), key=lambda kv: -kv[1])))
     lines.append("  BPCER per live corpus: " + ", ".join(f"{c} {v:.1f} %" for c, v in r["bpcer_per_corpus"].items()))
+    return "\n".join(lines)
+
+
+def format_one_class(r: dict) -> str:
+    """A protocol of live speech only (BPCER) or of attacks only (APCER): what it can say, and why no more."""
+    lines = [f"{r['detector']}: {r['note']}  ({r['attacks']} attacks, {r['live']} live clips)"]
+    if r["live"]:
+        lines.append(f"  at its operating point (attack score >= {r['threshold']:g}): BPCER {r['bpcer']:.2f} %")
+        lines.append("  BPCER per live corpus: " + ", ".join(f"{c} {v:.1f} %" for c, v in r["bpcer_per_corpus"].items()))
+    else:
+        lines.append(f"  at its operating point (attack score >= {r['threshold']:g}): APCER pooled "
+                     f"{r['apcer_pooled']:.2f} %, worst species {r['worst_species']} {r['worst_apcer']:.1f} %")
     return "\n".join(lines)
 
 

@@ -57,12 +57,20 @@ def eer(scores: np.ndarray, is_attack: np.ndarray) -> float:
 
 def report(scores: np.ndarray, is_attack: np.ndarray, species: Sequence[str], corpora: Sequence[str],
            threshold: float) -> dict:
-    """Every figure of the standard at the operating ``threshold``, and APCER at BPCER 1 % and 5 %."""
+    """Every figure of the standard at the operating ``threshold``, and APCER at BPCER 1 % and 5 %.
+
+    A protocol of live speech only (what a bank has when it checks its false refusals) gets BPCER alone, and one of
+    attacks only APCER alone: ``eer`` is then None and ``note`` says why.
+    """
     scores, is_attack = np.asarray(scores, np.float64), np.asarray(is_attack, bool)
     live, corpora = scores[~is_attack], np.asarray(corpora)
     at = per_species(scores, is_attack, species, threshold)
-    out = {"threshold": threshold, "eer": eer(scores, is_attack), "bpcer": bpcer(live, threshold),
-           "apcer_pooled": apcer(scores[is_attack], threshold), "apcer": at,
+    both = bool(is_attack.any() and (~is_attack).any())
+    note = None if both else ("live speech only: BPCER alone (no attacks to measure APCER or an EER against)"
+                              if not is_attack.any() else "attacks only: APCER alone (no live speech for BPCER or an EER)")
+    out = {"threshold": threshold, "eer": eer(scores, is_attack) if both else None, "note": note,
+           "bpcer": bpcer(live, threshold) if len(live) else None,
+           "apcer_pooled": apcer(scores[is_attack], threshold) if is_attack.any() else None, "apcer": at,
            "worst_species": max(at, key=at.get) if at else None, "worst_apcer": max(at.values()) if at else None,
            "bpcer_per_corpus": {c: bpcer(live[corpora[~is_attack] == c], threshold)
                                 for c in sorted(set(corpora[~is_attack]))},
@@ -70,6 +78,7 @@ def report(scores: np.ndarray, is_attack: np.ndarray, species: Sequence[str], co
     for target in (1, 5):
         t = threshold_at_bpcer(live, target)
         rates = per_species(scores, is_attack, species, t)
-        out[f"at_bpcer_{target}"] = {"threshold": t, "bpcer": bpcer(live, t), "apcer_pooled": apcer(scores[is_attack], t),
+        out[f"at_bpcer_{target}"] = {"threshold": t, "bpcer": bpcer(live, t) if len(live) else None,
+                                     "apcer_pooled": apcer(scores[is_attack], t) if is_attack.any() else None,
                                      "worst_apcer": max(rates.values()) if rates else None, "apcer": rates}
     return out

@@ -76,3 +76,24 @@ def test_the_product_detector_is_the_default_and_decides_at_the_live_share(small
     for score, *_, decision in (line.split() for line in out.read_text().splitlines()):
         assert (float(score) >= threshold) == (decision == "attack")  # the calibrated score and its threshold
         assert 0 <= float(score) <= 3.0
+
+
+def test_a_protocol_of_live_speech_only_reports_bpcer_alone(small_protocol, tmp_path):
+    """What a bank has when it checks its false refusals: its own live calls, no attacks. No EER, no traceback."""
+    protocol, picked = small_protocol
+    live_only = tmp_path / "live.csv"
+    rows = list(csv.DictReader(protocol.open()))
+    with live_only.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(r for r in rows if r["label"] == "bonafide")
+    out = tmp_path / "live.scores"
+    run = voiceid(None, "eval", "liveness", str(live_only), "--root", str(DATA), "--out", str(out),
+                  VOICEID_MODEL_CACHE=str(tmp_path / "cache" / "models"))
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr and "live speech only: BPCER alone" in run.stdout
+    report = json.loads(out.with_name("live.scores.json").read_text())
+    assert (report["attacks"], report["live"], report["eer"], report["apcer_pooled"]) == (0, 3, None, None)
+    decisions = [line.split()[-1] for line in out.read_text().splitlines()]
+    assert report["bpcer"] == pytest.approx(100 * decisions.count("attack") / 3)
+    assert "BPCER per live corpus" in run.stdout and not out.with_name("live.scores.det.png").exists()

@@ -41,3 +41,14 @@ def test_report_names_the_worst_species_and_every_corpus():
     perfect = pad.report(np.array([0.0, 1.0, 2.0, 3.0]), np.array([False, False, True, True]), ["h", "h", "x", "x"],
                          ["c"] * 4, threshold=1.5)
     assert (perfect["eer"], perfect["worst_apcer"], perfect["bpcer"]) == (0.0, 0.0, 0.0)
+
+
+def test_one_class_protocols_report_what_they_can_and_say_why():
+    from shared.evaluation.pad import report
+
+    live = report(np.array([0.1, 0.5, 2.0]), np.array([False] * 3), ["human"] * 3, ["bank"] * 3, threshold=1.0)
+    assert (live["eer"], live["apcer_pooled"], live["worst_apcer"]) == (None, None, None)
+    assert live["bpcer"] == pytest.approx(100 / 3) and live["note"].startswith("live speech only")
+    attacks = report(np.array([0.1, 2.0]), np.array([True] * 2), ["tts", "vc"], ["x"] * 2, threshold=1.0)
+    assert (attacks["eer"], attacks["bpcer"], attacks["apcer_pooled"]) == (None, None, 50.0)
+    assert attacks["note"].startswith("attacks only") and attacks["bpcer_per_corpus"] == {}
