@@ -135,7 +135,9 @@ def document() -> dict:
                                {"name": "etag", "in": "query", "required": False,
                                 "description": "only the result of this upload (the POST's URL carries it)",
                                 "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "the result document (shared/schemas/<kind>.schema.json)",
+                "responses": {"200": {"description": "the result document (shared/schemas/<kind>.schema.json; not to be "
+                                                     "cached). A verification answered decision 'challenge' gets "
+                                                     "step_up.digits here while its challenge is open",
                                       "content": {"application/json": {"schema": {"type": "object"}}}},
                               "202": _json("still being processed; ask again after Retry-After seconds", "Pending"),
                               "401": {"description": "no valid function key"},

@@ -206,5 +206,4 @@ class DigitRecogniser:
 
     def check(self, samples: np.ndarray, expected: str) -> Heard:
         """Whether ``samples`` (16 kHz mono float) hold the spoken digit string ``expected``."""
-        check_digits(expected)
-        return self.judge(self.hear(samples), expected)
+        return self.judge(self.hear(samples), check_digits(expected))

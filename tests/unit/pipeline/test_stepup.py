@@ -140,3 +140,19 @@ def test_off_keeps_todays_decisions():
     assert finish(storage, "o1", 1.6, settings=off)["decision"] == "reject"
     assert finish(storage, "o2", 4.0, liveness={"decision": "inconclusive", "score": 1.0, "model": "m",
                                                 "threshold": 1.7, "policy": "reject"}, settings=off)["decision"] == "accept"
+
+
+def test_the_results_route_adds_the_open_digits_and_is_not_cached():
+    from shared.api.http import ApiRequest
+    from shared.api.routes import handle
+
+    storage = memory_storage()
+    doc = finish(storage, "api1", 1.6)
+    path = f"results/{doc['blob']}.json"  # results/identify/ann/api1.wav.json
+    got = handle(ApiRequest("GET", path, "http://127.0.0.1:7071/api"), storage, SETTINGS)
+    issued = challenge.pending(storage, doc["step_up"]["nonce"])
+    assert got.status == 200 and got.headers["Cache-Control"] == "no-store"
+    assert got.doc["step_up"]["digits"] == issued.digits and got.doc["decision"] == "challenge"
+    challenge.take(storage, issued.nonce, "Ann", "the-answer")  # answered: the digits are no longer handed out
+    again = handle(ApiRequest("GET", path, "http://127.0.0.1:7071/api"), storage, SETTINGS)
+    assert "digits" not in again.doc["step_up"]
