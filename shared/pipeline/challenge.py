@@ -13,7 +13,7 @@ the recording is uploaded as a verification whose file name starts with ``challe
 3. goes on to liveness and scoring only when they match; else a ``rejected`` result with a
    ``challenge.*`` code, counted against the claim's lockout like any failed verification.
 
-The verify result reports ``challenge: {nonce, match, margin, exact}``: the digits asked for and the
+The verify result reports ``challenge: {nonce, reasons, match, exact, margin}``: the digits asked for and the
 string heard stay in the challenge's state, ``match-state/challenges/<nonce>.json`` (no name: the key
 hash), swept by retention after an hour, and never reach results (kept for 30 days) or logs.
 """
