@@ -63,7 +63,6 @@ class Heard:
     margin: float | None  # log P(expected) - log P(best rival); None when the n-best held no rival
     mean_logprob: float = 0.0  # the expected string's mean log-probability per token
     no_speech: float = 0.0  # Whisper's probability that the recording holds no speech
-    rivals: int = 0  # other strings of the n-best the expected string was scored against
 
     @property
     def match(self) -> bool:
@@ -194,8 +193,7 @@ class DigitRecogniser:
             scores = self._scores(hyps.encoded, hyps.frames, [expected, *rivals])
         return Heard(expected=expected, heard=hyps.strings[0] if hyps.strings else "",
                      margin=scores[0] - max(scores[1:]) if rivals else None,
-                     mean_logprob=scores[0] / len(self._tok.encode(spoken_form(expected))), no_speech=hyps.no_speech,
-                     rivals=len(rivals))
+                     mean_logprob=scores[0] / len(self._tok.encode(spoken_form(expected))), no_speech=hyps.no_speech)
 
     def check(self, samples: np.ndarray, expected: str) -> Heard:
         """Whether ``samples`` (16 kHz mono float) hold the spoken digit string ``expected``."""

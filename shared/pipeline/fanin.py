@@ -13,7 +13,7 @@ import logging
 
 from shared.core import contract, telemetry
 from shared.core.contract import partial_prefix, probe_blob
-from shared.core.errors import PermanentError, VoiceIdError
+from shared.core.errors import VoiceIdError
 from shared.core.names import speaker_key
 from shared.core.records import MatchJob, ShardPartial
 from shared.core.settings import Settings
@@ -126,7 +126,7 @@ def _finish(storage: Storage, job: MatchJob, partials: list[ShardPartial], setti
     else:
         doc = assemble(job, partials, settings)
         if doc["kind"] == "verify" and doc["decision"] == "challenge":
-            doc = step_up(storage, job, doc, settings)
+            doc = step_up(storage, job, doc, settings)  # a reject past the claim's share of challenges
         if doc["kind"] == "verify" and doc["decision"] != "challenge":  # a step-up is not a failure
             # before the result, so a crash repeats it; a repeat is a no-op per request
             attack = (job.liveness or {}).get("decision") == "attack" and job.challenge is None
@@ -140,11 +140,11 @@ def _finish(storage: Storage, job: MatchJob, partials: list[ShardPartial], setti
 
 def step_up(storage: Storage, job: MatchJob, doc: dict, settings: Settings) -> dict:
     """Issue the challenge a ``challenge`` decision asks for; past the claim's share of them, a reject instead."""
-    try:
-        return {**doc, "step_up": stepup.require(storage, job, tuple(doc["step_up"]["reasons"]), settings)}
-    except PermanentError as err:
-        log.info("verification %s: %s", job.request_id, err.code)
+    issued = stepup.require(storage, job, tuple(doc["step_up"]["reasons"]), settings)
+    if issued is None:
+        log.info("verification %s: no step-up, the claim had its share of challenges", job.request_id)
         return {**doc, "decision": "reject", "reason": "challenge_limit", "step_up": None}
+    return {**doc, "step_up": issued}
 
 
 def cleanup(storage: Storage, request_id: str, keep_probe: bool = False) -> None:

@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import TypeVar
 
 from shared.core import contract
 from shared.core.settings import Settings
 from shared.results import audit
 from shared.storage import optimistic
 from shared.storage.base import Storage
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,15 @@ def _read(storage: Storage, key: str) -> tuple[LockState, str | None]:
                      challenges=dict(doc.get("challenges", {}))), got[1]
 
 
+def _update(storage: Storage, key: str, change: Callable[[LockState], optimistic.Change[R]]) -> R:
+    """Read the claim's state, apply ``change``, write it back conditionally (retried on a lost race)."""
+    def write(new: LockState, **conditions) -> None:
+        storage.write_json(contract.GALLERY, contract.lock_blob(key), asdict(new), **conditions)
+
+    return optimistic.update(lambda: _read(storage, key), change, write, what="the lockout state",
+                             code="lockout.contention")
+
+
 def locked_until(storage: Storage, key: str, settings: Settings, now: float | None = None) -> float | None:
     """When the lock on this claim ends, or None when verifications of it may go ahead."""
     if settings.lockout_failures <= 0:
@@ -83,11 +96,7 @@ def note_outcome(storage: Storage, key: str, speaker: str, request_id: str, acce
                                                                                           settings)
         return optimistic.keep((state, state)) if new == state else optimistic.store(new, (state, new))
 
-    def write(new: LockState, **conditions) -> None:
-        storage.write_json(contract.GALLERY, contract.lock_blob(key), asdict(new), **conditions)
-
-    before, after = optimistic.update(lambda: _read(storage, key), change, write, what="the lockout state",
-                                      code="lockout.contention")
+    before, after = _update(storage, key, change)
     if after.locked_until > before.locked_until:  # this call engaged the lock
         audit.record(storage, "lockout", actor="match-worker", outcome="locked", speaker=speaker,
                      until=after.locked_until, failures=settings.lockout_failures,
@@ -107,8 +116,4 @@ def note_challenge(storage: Storage, key: str, request_id: str, settings: Settin
             return optimistic.keep(False)
         return optimistic.keep(True) if new == state else optimistic.store(new, True)
 
-    def write(new: LockState, **conditions) -> None:
-        storage.write_json(contract.GALLERY, contract.lock_blob(key), asdict(new), **conditions)
-
-    return optimistic.update(lambda: _read(storage, key), change, write, what="the lockout state",
-                             code="lockout.contention")
+    return _update(storage, key, change)

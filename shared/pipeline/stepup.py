@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from shared.core.errors import PermanentError
 from shared.core.names import speaker_key
 from shared.core.records import MatchJob
 from shared.core.settings import Settings
@@ -71,16 +70,12 @@ def nonce_for(request_id: str) -> str:
     return hashlib.sha256(f"step-up|{request_id}".encode()).hexdigest()[:32]
 
 
-def require(storage: Storage, job: MatchJob, reasons: tuple[str, ...], settings: Settings) -> dict:
-    """Issue the step-up's challenge and return the result's ``step_up`` object (no digits: results keep them out).
-
-    Raises ``challenge.limit`` past ``VOICEID_CHALLENGE_MAX`` challenges for the claim in the lockout window.
-    """
+def require(storage: Storage, job: MatchJob, reasons: tuple[str, ...], settings: Settings) -> dict | None:
+    """Issue the step-up's challenge and return the result's ``step_up`` object (no digits: results keep them out);
+    None past ``VOICEID_CHALLENGE_MAX`` challenges for the claim in the lockout window."""
     claimed = job.claimed or ""
     if not lockout.note_challenge(storage, speaker_key(claimed), job.request_id, settings):
-        raise PermanentError(f"{settings.challenge_max} challenges were already issued for this claim in the last "
-                             f"{settings.lockout_window_s:.0f} s", code="challenge.limit",
-                             hint="Answer the challenges issued, or wait for the lockout window to pass.")
+        return None
     issued = challenge.issue(storage, claimed, settings, nonce=nonce_for(job.request_id), reasons=reasons)
     public = issued.public(claimed)
     return {"nonce": issued.nonce, "reasons": list(reasons), "expires_at": public["expires_at"],
