@@ -25,25 +25,52 @@ from bench.common import KIT, machine
 from shared.core.settings import Settings
 from shared.embedding.embedder import get_embedder
 from shared.evaluation import pad
-from shared.evaluation.liveness import FAMILIES, FOLDS, feature_rows, read_protocol
+from shared.evaluation.liveness import (
+    FAMILIES,
+    FOLDS,
+    aasist_rows,
+    feature_rows,
+    read_protocol,
+)
 from shared.evaluation.liveness_training import NARROW_BAND
 from shared.liveness.backend import LinearBackend
-from shared.liveness.features import FeatureCache, select
+from shared.liveness.features import PARTS, WIDTH, FeatureCache
+
+AASIST5 = KIT.parent / "models" / "aasist-asvspoof5" / "AASIST-ASVspoof5.pth"  # the ASVspoof 5 baseline (2024 attacks)
+STUDY_PARTS = {**PARTS, "aasist5_hidden": slice(WIDTH, WIDTH + 160), "aasist5_logits": slice(WIDTH + 160, WIDTH + 162)}
+CACHE = Path.home() / ".cache" / "voiceid" / "liveness"
 
 CANDIDATES = {"aasist-hidden": ("aasist_hidden",), "aasist-hidden+logits": ("aasist_hidden", "aasist_logits"),
               "ecapa": ("ecapa",), "aasist+ecapa": ("aasist_hidden", "aasist_logits", "ecapa"),
               "ecapa-stats": ("ecapa_stats",), "ecapa-stats+logmel": ("ecapa_stats", "logmel"),
               "aasist+ecapa-stats": ("aasist_hidden", "aasist_logits", "ecapa_stats"),
-              "aasist+ecapa+ecapa-stats": ("aasist_hidden", "aasist_logits", "ecapa", "ecapa_stats")}
+              "aasist+ecapa+ecapa-stats": ("aasist_hidden", "aasist_logits", "ecapa", "ecapa_stats"),
+              # the ASVspoof 5 baseline's read-out (--aasist5): alone, in the shipped recipe's place, and beside it
+              "aasist5-hidden+logits": ("aasist5_hidden", "aasist5_logits"),
+              "aasist5+ecapa": ("aasist5_hidden", "ecapa"),
+              "aasist+aasist5+ecapa": ("aasist_hidden", "aasist5_hidden", "ecapa")}
+SHIPPED = "aasist-hidden+ecapa"  # the shipped recipe's parts (DEFAULT_PARTS): AASIST's read-out and ECAPA's embedding
+CANDIDATES[SHIPPED] = ("aasist_hidden", "ecapa")
 
 
-def features_of(rows, root: Path, cache: FeatureCache, augment: str = "") -> np.ndarray:
-    """Feature rows of the clips (``augment``: of one simulated replay or phone line of each, seeded by its content)."""
+def features_of(rows, root: Path, cache: FeatureCache, augment: str = "", aasist5: FeatureCache | None = None
+                ) -> np.ndarray:
+    """Feature rows of the clips (``augment``: of one simulated replay or phone line of each, seeded by its content),
+    with the ASVspoof 5 AASIST's 162 columns after them when ``aasist5`` (its own cache) is given."""
     from tqdm import tqdm
 
+    def bar(items, desc):
+        return tqdm(items, desc=desc, unit="clip")
+
     ecapa = get_embedder(Settings(model="ecapa", device="cpu"))
-    return feature_rows([root / r.path for r in rows], root.parent / "models" / "aasist", ecapa, cache, augment,
-                        lambda items, desc: tqdm(items, desc=desc, unit="clip"))
+    files = [root / r.path for r in rows]
+    x = feature_rows(files, root.parent / "models" / "aasist", ecapa, cache, augment, bar)
+    return np.hstack([x, aasist_rows(files, AASIST5, aasist5, augment, bar)]) if aasist5 is not None else x
+
+
+def select(rows: np.ndarray, names) -> np.ndarray:
+    """The columns of the named parts (the product's, and the study's ASVspoof 5 AASIST's)."""
+    return np.hstack([rows[:, STUDY_PARTS[p]] for p in names])
 
 
 @dataclass(frozen=True)
@@ -67,8 +94,9 @@ class Study:
         return replace(self, x=select(self.x, names))
 
     @classmethod
-    def build(cls, rows, root: Path, cache: FeatureCache, replays: bool, phone: bool) -> Study:
-        x = [features_of(rows, root, cache)]
+    def build(cls, rows, root: Path, cache: FeatureCache, replays: bool, phone: bool,
+              aasist5: FeatureCache | None = None) -> Study:
+        x = [features_of(rows, root, cache, aasist5=aasist5)]
         attack, family = [np.array([r.is_attack for r in rows])], [np.array([r.family for r in rows])]
         fold = [np.array([-1 if r.is_attack else r.speaker_fold for r in rows])]
         group = [np.array([r.generator if r.is_attack else r.corpus for r in rows])]
@@ -79,7 +107,7 @@ class Study:
         if phone:  # every wide-band clip over a phone line: attacks and live speech alike
             copies.append(("phone", [r for r in rows if r.is_attack or r.corpus not in NARROW_BAND]))
         for kind, picked in copies:
-            x.append(features_of(picked, root, cache, kind))
+            x.append(features_of(picked, root, cache, kind, aasist5))
             made_attack = np.array([kind == "replay" or r.is_attack for r in picked])
             attack.append(made_attack)
             family.append(np.array(["own-replay" if kind == "replay" else r.family for r in picked]))
@@ -87,6 +115,11 @@ class Study:
             group.append(np.array([f"{kind}:{r.generator if r.is_attack else r.corpus}" for r in picked]))
             origin.append(np.array([kind] * len(picked)))
         return cls(np.vstack(x), *(np.concatenate(a) for a in (attack, family, fold, group, origin)))
+
+
+def aasist5_cache(main_cache: str) -> FeatureCache:
+    """The ASVspoof 5 AASIST's rows, cached beside the main feature cache."""
+    return FeatureCache(Path(main_cache).with_name("features-aasist5-v1.npz"))
 
 
 def held_out_scores(st: Study, target: float, train: bool = True, use: tuple[str, ...] = ("clip",),
@@ -157,7 +190,10 @@ def summarise(name: str, runs: dict, rows) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target-bpcer", type=float, default=2.0, help="BPCER on training live speech (%%)")
-    parser.add_argument("--cache", default=str(Path.home() / ".cache" / "voiceid" / "liveness" / "features-v2.npz"))
+    parser.add_argument("--cache", default=str(CACHE / "features-v2.npz"))
+    parser.add_argument("--aasist5", action="store_true",
+                        help="also read the ASVspoof 5 baseline AASIST (team kit models/aasist-asvspoof5; its rows are "
+                             "cached beside --cache) for the aasist5 candidates and its untrained baseline")
     parser.add_argument("--replays", action="store_true",
                         help="also train with one simulated replay of each training live clip (shared.liveness.augment)")
     parser.add_argument("--phone", action="store_true",
@@ -169,10 +205,14 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
     rows = read_protocol(KIT / "spoof" / "protocol.csv")
-    st = Study.build(rows, KIT, FeatureCache(Path(args.cache)), args.replays, args.phone)
-    names = args.candidates.split(",") if args.candidates else list(CANDIDATES)
+    st = Study.build(rows, KIT, FeatureCache(Path(args.cache)), args.replays, args.phone,
+                     aasist5_cache(args.cache) if args.aasist5 else None)
+    names = args.candidates.split(",") if args.candidates else [n for n in CANDIDATES if args.aasist5 or "aasist5" not in n]
     results = [summarise("published AASIST (untrained)",
                          held_out_scores(st.parts(["aasist_logits"]), args.target_bpcer, train=False), rows)]
+    if args.aasist5:
+        results.append(summarise("published ASVspoof 5 AASIST (untrained)",
+                                 held_out_scores(st.parts(["aasist5_logits"]), args.target_bpcer, train=False), rows))
     recipes = [("", ("clip",), False)]
     if args.replays:
         recipes.append((" + simulated replays", ("clip", "replay"), False))
@@ -194,7 +234,8 @@ def main() -> None:
               "clips": len(rows),
               "attacks": int(attack.sum()), "families": {f: int((family == f).sum()) for f in FAMILIES},
               "results": results}
-    print(format_result(results[0]))
+    for r in results[:2 if args.aasist5 else 1]:
+        print(format_result(r))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
 

@@ -125,6 +125,26 @@ def document() -> dict:
                                                       "WatchlistRemoved"),
                                          "400": _error("not a case id"),
                                          "401": {"description": "no valid function key"}}}},
+            "/reviews": {"get": {
+                "summary": "enrolments held for an operator: the liveness detector called them attacks below its "
+                           "strict point (nothing was enrolled)", "operationId": "listReviews",
+                "responses": {"200": {"description": "the held enrolments, oldest first (reviews, total)",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}},
+                              "401": {"description": "no valid function key"}}}},
+            "/reviews/{id}/{answer}": {"post": {
+                "summary": "answer a held enrolment: approve enrols the file as uploaded (202, poll result); reject "
+                           "deletes its audio (200, the rejected result). Audited; the X-VoiceId-Actor header names "
+                           "the operator", "operationId": "answerReview",
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+                               {"name": "answer", "in": "path", "required": True,
+                                "schema": {"enum": ["approve", "reject"]}}],
+                "responses": {"202": {"description": "approved: the enrolment runs; `result` is its URL",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}},
+                              "200": {"description": "rejected: the enrol result (liveness.review_rejected)",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}},
+                              "400": _error("no such open review (review.not_found) or the file changed "
+                                            "(review.stale)"),
+                              "401": {"description": "no valid function key"}}}},
             "/results/{path}": {"get": {
                 "summary": "a result document, e.g. results/identify/<file>.json (poll it after a POST)",
                 "operationId": "getResult",

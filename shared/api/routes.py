@@ -4,7 +4,8 @@
 in ``enroll/`` or ``identify/`` and answer 202 with the URL of the result document; the
 blob triggers do the work exactly as for a Storage Explorer upload. Reads come from the
 gallery and ``results/``; ``DELETE /api/speakers/{name}`` is :func:`shared.privacy.erasure.erase`.
-``/api/watchlist[/{case}]`` lists, adds to and removes fraud cases (:mod:`shared.api.watchlist`).
+``/api/watchlist[/{case}]`` lists, adds to and removes fraud cases (:mod:`shared.api.watchlist`);
+``/api/reviews[/{id}/approve|reject]`` answers enrolments held by the liveness detector (:mod:`shared.api.reviews`).
 
 Routing is plain Python over :class:`ApiRequest` records, so it is tested without a server;
 :mod:`shared.entrypoints` turns Azure's ``HttpRequest`` into one and the answer back.
@@ -17,6 +18,7 @@ import logging
 
 from shared.api.challenges import post_challenge
 from shared.api.http import API_VERSION, ApiError, ApiRequest, ApiResponse
+from shared.api.reviews import list_reviews, post_review
 from shared.api.speakers import delete_speaker, get_speaker, list_speakers
 from shared.api.uploads import get_result, post_enroll, post_identify
 from shared.api.watchlist import delete_case, list_cases, post_case
@@ -57,6 +59,8 @@ def _dispatch(req: ApiRequest, storage: Storage, settings: Settings) -> ApiRespo
         ("watchlist", False): {"GET": lambda: list_cases(storage, settings)},
         ("watchlist", True): {"POST": lambda: post_case(req, rest, storage, settings),
                               "DELETE": lambda: delete_case(rest, storage, settings)},
+        ("reviews", False): {"GET": lambda: list_reviews(storage)},
+        ("reviews", True): {"POST": lambda: post_review(req, rest, storage)},
         ("results", True): {"GET": lambda: get_result(rest, storage, req.params.get("etag"))},
         ("openapi.json", False): {"GET": openapi_document},
         ("health", False): {"GET": lambda: health(storage, settings)},  # served keyless by http_health

@@ -125,7 +125,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise ConfigError("VOICEID_LIVENESS=off: there is no liveness check to run")
         rows.append({"file": name, **live.to_json(), "ms": ms})
         if not args.json:
-            print(f"{live.decision:12s} score {live.score:5.2f} (attack from {live.threshold:.2f})  {name}")
+            strict = "  beyond the strict point: refused without a challenge or review" if live.strict else ""
+            print(f"{live.decision:12s} score {live.score:5.2f} (attack from {live.threshold:.2f})  {name}{strict}")
     if args.json:
         print(json.dumps(rows, indent=2))
     elif rows:

@@ -16,6 +16,7 @@ from shared.cli.evaluate import add_eval_parser
 from shared.cli.gallery import add_gallery_parsers
 from shared.cli.liveness import add_liveness_parser
 from shared.cli.ops import add_ops_parsers
+from shared.cli.review import add_review_parser
 from shared.cli.run import add_run_parsers
 from shared.cli.view import add_view_parsers
 from shared.cli.voices import add_voice_parsers
@@ -33,6 +34,7 @@ EPILOG = """examples:
   voiceid reshard --to 16 --dry-run           # how many voiceprints a new shard count would move
   voiceid delete "Ann Lee" --yes              # erase a speaker: voiceprints, enrolment audio, results
   voiceid watchlist add FR-0042 call.wav      # a confirmed fraud case: every call is screened against it
+  voiceid review list                         # enrolments the liveness detector held for a person to decide
   voiceid audit --date 2026-11-24             # who enrolled, identified, verified, deleted (and when)
   voiceid backup backups/2026-12-03           # sealed, verifiable export; voiceid restore DIR into a new account
   voiceid results --prefix identify/          # recent results as a table
@@ -62,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parsers(add)
     add_voice_parsers(add)
     add_watchlist_parser(add)
+    add_review_parser(add)
     add_gallery_parsers(add)
     add_ops_parsers(add)
     add_backup_parsers(add)

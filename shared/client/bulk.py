@@ -2,9 +2,10 @@
 
 A file is skipped when the gallery already holds a voiceprint of the same speaker made from the
 same bytes (the voiceprint keeps the sha256 of its audio), whatever the file or blob is called.
-Everything else is uploaded and its result awaited; the report says what was enrolled, skipped
-and rejected (with the pipeline's reason and hint), and the exit status is 1 when anything was
-rejected or did not get a result, so a scheduler notices.
+Everything else is uploaded and its result awaited; the report says what was enrolled, skipped,
+held for an operator's review (the liveness detector's doubt) and rejected (with the pipeline's
+reason and hint), and the exit status is 1 when anything was held, rejected or did not get a
+result, so a scheduler notices.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class Item:
     file: str
     blob: str
     sha256: str = ""
-    outcome: str = ""  # enrolled | skipped | rejected | error | pending | would_enroll
+    outcome: str = ""  # enrolled | skipped | review | rejected | error | pending | would_enroll
     code: str = ""
     message: str = ""
     hint: str = ""
@@ -79,7 +80,7 @@ class Report:
 
     @property
     def failed(self) -> list[Item]:
-        return [i for i in self.items if i.outcome in ("rejected", "error", "pending")]
+        return [i for i in self.items if i.outcome in ("review", "rejected", "error", "pending")]
 
     def to_dict(self) -> dict:
         return {"dry_run": self.dry_run, "counts": self.counts(), "ok": not self.failed,
@@ -117,6 +118,10 @@ def outcome(item: Item, doc: dict | None) -> Item:
                        hint="Is the host running? Run the same command again later: enrolled files are skipped.")
     if doc["status"] == "ok":
         return replace(item, outcome="enrolled")
+    if doc["status"] == "review":  # not enrolled: an operator decides (shared.pipeline.review)
+        return replace(item, outcome="review", code="liveness.attack",
+                       message=f"held for operator review {doc['review']['id']}: the liveness detector called it an "
+                               "attack", hint=f"An operator decides: voiceid review approve|reject {doc['review']['id']}.")
     error = doc.get("error") or {}
     return replace(item, outcome=doc["status"], code=error.get("code", ""), message=error.get("message", ""),
                    hint=error.get("hint", ""))

@@ -121,6 +121,27 @@ class VoiceId:
 
         return remove_case(self.storage, self.settings, case, actor=operator()).to_dict()
 
+    def reviews(self) -> list[dict]:
+        """Enrolments held for an operator (the detector called them attacks below its strict point), oldest first."""
+        from shared.pipeline.review import pending
+
+        return [r.public() for r in pending(self.storage)]
+
+    def review_approve(self, review_id: str, timeout_s: float = 120.0, wait: bool = True) -> dict:
+        """Approve a held enrolment (audited with ``VOICEID_ACTOR``, else the OS user); returns its enrol result."""
+        from shared.pipeline.review import approve
+        from shared.results.audit import operator
+
+        done = approve(self.storage, review_id, operator())
+        return self.wait_result(contract.ENROLL, done["blob"], done["etag"], timeout_s) if wait else done
+
+    def review_reject(self, review_id: str) -> dict:
+        """Refuse a held enrolment: its audio is deleted; returns its ``rejected`` result (audited)."""
+        from shared.pipeline.review import reject
+        from shared.results.audit import operator
+
+        return reject(self.storage, review_id, operator())
+
     def results(self, prefix: str | None = None, limit: int = 50) -> list[dict]:
         """The most recent result documents (optionally under ``prefix``, e.g. ``identify/``)."""
         items = list(self.storage.list(contract.RESULTS, prefix))

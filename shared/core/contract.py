@@ -20,8 +20,9 @@ MATCH_QUEUE = "match-jobs"  # one message per (request, shard)
 POISON_SUFFIX = "-poison"
 AUDIT = "audit"  # audit/<yyyy>/<mm>/<dd>/<hh>.jsonl, append-only events (who, what, when)
 AUDIT_ACTIONS = ("enroll", "identify", "verify", "delete", "lockout", "discard", "replay", "rotate_key", "adapt",
-                 "watchlist", "watchlist_upload", "watchlist_remove")
+                 "watchlist", "watchlist_upload", "watchlist_remove", "review")
 TOMBSTONES = "tombstones/"  # gallery/tombstones/<key hash>.json: an erased speaker (no name inside)
+REVIEWS = "reviews/"  # gallery/reviews/<request id>.json: enrolments held for an operator (pipeline/review.py)
 LOCKOUTS = "lockouts/"  # gallery/lockouts/<key hash>.json: failed verifications of a claimed identity
 HOSTS = "azure-webjobs-hosts"  # blob receipts, as the Functions host keeps them
 RECEIPTS = "blobreceipts/"  # HOSTS/blobreceipts/<host id>/<function id>/<etag>/<container>/<blob>

@@ -71,6 +71,7 @@ class Settings:
     liveness: str = "reject"
     liveness_identify: str = "flag"
     liveness_live_share: float = 0.02
+    liveness_refuse_margin: float = 3.75  # the strict point: refusal by the detector alone (liveness/calibration.py)
     liveness_model: str = ""
     liveness_weights: str = ""
     challenge_digits: int = 6
@@ -146,6 +147,9 @@ class Settings:
         if not 0 < self.liveness_live_share < 0.5:
             raise ConfigError("VOICEID_LIVENESS_LIVE_SHARE is the share of live speech you accept to be called an "
                               "attack, between 0 and 0.5, e.g. 0.02 for 2 %")
+        if not self.liveness_refuse_margin >= 0:
+            raise ConfigError("VOICEID_LIVENESS_REFUSE_MARGIN is how far beyond every live clip of the calibration the "
+                              "detector refuses alone, in spreads of their scores: 0 or more, or inf for never")
         if self.challenge not in CHALLENGE_POLICIES:
             raise ConfigError(f"VOICEID_CHALLENGE must be one of {', '.join(CHALLENGE_POLICIES)}")
         if not self.target_far < self.challenge_grey_far < 0.5:
@@ -208,6 +212,7 @@ ENV_NAMES = {
     "liveness": "VOICEID_LIVENESS",
     "liveness_identify": "VOICEID_LIVENESS_IDENTIFY",
     "liveness_live_share": "VOICEID_LIVENESS_LIVE_SHARE",
+    "liveness_refuse_margin": "VOICEID_LIVENESS_REFUSE_MARGIN",
     "liveness_model": "VOICEID_LIVENESS_MODEL",
     "liveness_weights": "VOICEID_LIVENESS_WEIGHTS",
     "challenge_digits": "VOICEID_CHALLENGE_DIGITS",

@@ -24,7 +24,12 @@ from shared.core.settings import Settings
 from shared.liveness import aasist
 from shared.liveness.augment import simulate_replay
 from shared.liveness.calibration import decide
-from shared.liveness.features import FeatureCache, clip_features, select
+from shared.liveness.features import (
+    FeatureCache,
+    aasist_features,
+    clip_features,
+    select,
+)
 from shared.liveness.model import LivenessModel
 
 LABELS = ("spoof", "bonafide")
@@ -137,6 +142,26 @@ def feature_rows(files: list[Path], weights: Path, embedder, cache: FeatureCache
 
     tag = AUGMENT_TAGS[augment] if augment else b""
     return cache.rows_for(progress(list(files), augment or "features"), compute, tag=tag)
+
+
+def aasist_rows(files: list[Path], weights: Path, cache: FeatureCache, augment: str = "",
+                progress: Callable[[Iterable, str], Iterable] = lambda x, _: x) -> np.ndarray:
+    """AASIST's read-out and logits (162 columns) of each file, or of one simulated copy, from another AASIST.
+
+    ``weights``: the ``.pth`` (its ``.conf`` beside it), e.g. the ASVspoof 5 baseline the detector study
+    compares; ``cache`` must be that model's own (rows are keyed by content, not by model).
+    """
+    model = aasist.load(weights, weights.with_suffix(".conf"))
+    simulate, seed_at = AUGMENTS[augment] if augment else (None, 0)
+
+    def compute(data: bytes) -> np.ndarray:
+        samples = decode(data, max_seconds=600, timeout_s=60).samples
+        if simulate is not None:
+            samples = simulate(samples, np.random.default_rng(int(FeatureCache.key(data)[seed_at:seed_at + 8], 16)))
+        return aasist_features(samples, model)
+
+    tag = AUGMENT_TAGS[augment] if augment else b""
+    return cache.rows_for(progress(list(files), f"{weights.stem} {augment}".strip()), compute, tag=tag)
 
 
 def product_scores(rows: np.ndarray, model: LivenessModel, live_share: float) -> tuple[np.ndarray, list[str]]:

@@ -9,6 +9,12 @@ speaker score's (docs/thresholds.md): -log10 of an estimated error rate.
 
 The estimate is the empirical tail with one pseudo-count, so it never claims more certainty than
 the live clips behind it support: with ``n`` of them the score is at most ``log10(n + 1)``.
+
+Refusal by the detector alone needs a point far stricter than any share the calibration can
+estimate (live speech from a channel it never heard scores higher than all of its own, see
+docs/security.md). That **strict point** is therefore not a share: it is a margin beyond the most
+attack-like live clip of the calibration, in units of the live scores' spread (:func:`strict_from`),
+the margin chosen by ``bench.liveness_deployment`` with every kit live corpus held out in turn.
 """
 
 from __future__ import annotations
@@ -47,6 +53,21 @@ class LiveCalibration:
 
     def score(self, attack_score: float) -> float:
         return -math.log10(self.share_at_least(attack_score))
+
+    def strict(self, attack_score: float, margin: float) -> bool:
+        """Whether the raw score reaches the strict point of ``margin`` (:func:`strict_from`)."""
+        return attack_score >= strict_from(self.live_scores, margin)
+
+
+def strict_from(live_scores: np.ndarray, margin: float) -> float:
+    """The raw attack score of the strict point: ``margin`` standard deviations of the live scores above their top.
+
+    ``inf`` margin: never (the detector then never refuses alone).
+    """
+    scores = np.asarray(live_scores, np.float64)
+    if not math.isfinite(margin):
+        return math.inf
+    return float(scores.max() + margin * scores.std())
 
 
 def min_clips_for(live_share: float) -> int:

@@ -15,6 +15,7 @@ for a detector with one threshold). Its natural operating point is 0 on its logi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,10 +39,11 @@ class Liveness:
     model: str
     threshold: float  # the score from which the decision is "attack"
     policy: str  # reject | flag: what the pipeline does with an attack decision
+    strict: bool = False  # at or beyond the strict point, where the detector refuses alone (calibration.strict_from)
 
     def to_json(self) -> dict:
         return {"score": round(self.score, 3), "decision": self.decision, "model": self.model,
-                "threshold": round(self.threshold, 3), "policy": self.policy}
+                "threshold": round(self.threshold, 3), "policy": self.policy, "strict": self.strict}
 
 
 class LivenessDetector:
@@ -83,10 +85,13 @@ class LivenessDetector:
         return float(self.model.backend.attack_scores(features)[0])
 
     def assess(self, samples: np.ndarray, taps: Mapping[str, np.ndarray], live_share: float,
-               policy: str) -> Liveness:
-        score = self.model.calibration.score(self.raw_score(samples, taps))
-        return Liveness(score=score, decision=decide(score, live_share), model=self.model.id,
-                        threshold=threshold_for(live_share), policy=policy)
+               policy: str, refuse_margin: float = math.inf) -> Liveness:
+        """The decision at ``live_share``'s point, and whether the strict point of ``refuse_margin`` is reached."""
+        raw = self.raw_score(samples, taps)
+        score = self.model.calibration.score(raw)
+        decision = decide(score, live_share)
+        return Liveness(score=score, decision=decision, model=self.model.id, threshold=threshold_for(live_share),
+                        policy=policy, strict=decision == "attack" and self.model.calibration.strict(raw, refuse_margin))
 
 
 @dataclass(frozen=True)

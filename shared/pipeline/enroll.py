@@ -17,7 +17,7 @@ from shared.gallery import tombstones
 from shared.gallery.cache import PreparedShard, shard_cache
 from shared.gallery.shards import Voiceprint, shard_of, voiceprint_id
 from shared.gallery.store import Gallery
-from shared.pipeline import liveness_check, watchlist
+from shared.pipeline import liveness_check, review, watchlist
 from shared.results import audit
 from shared.results import documents as results
 from shared.scoring import integrity
@@ -67,15 +67,26 @@ def discard(storage: Storage, inp: BlobInput, when: str) -> dict:
     return {"kind": "enroll", "status": "discarded", "request_id": inp.request_id, "checked": when}
 
 
+def held_for_review(storage: Storage, inp: BlobInput, speaker: str, emb, live, start: float) -> dict:
+    """The ``review`` result of an enrolment the detector called an attack below its strict point."""
+    held = review.hold(storage, inp, speaker, live)
+    return results.base("enroll", contract.ENROLL, inp.blob, inp.etag, status="review", model_id=emb.model.id,
+                        timings_ms={**emb.timings_ms, "total": results.ms_since(start)}, request_id=inp.request_id,
+                        audio=emb.audio, liveness=live.to_json(), speaker=speaker,
+                        review={"id": held.id, "reasons": ["liveness.attack"], "created_at": held.created_at})
+
+
 def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
     """Add a voiceprint for the blob's speaker and write the enroll result.
 
     Bad input ends as a ``rejected`` result; storage trouble raises
-    :class:`~shared.core.errors.TransientError` so the host retries.
+    :class:`~shared.core.errors.TransientError` so the host retries. An ``attack`` below the
+    detector's strict point is held for an operator (:mod:`shared.pipeline.review`), whose approval
+    writes the blob again: this then finds the approval and enrols it.
     """
     start = time.time()
     storage = get_storage(settings.storage_connection)
-    model_id = None
+    model_id, reviewed_by = None, None
     try:
         target = parse_enroll(inp.blob)
         if tombstones.erased_in_flight(storage, speaker_key(target.speaker), contract.ENROLL, inp.blob):
@@ -85,7 +96,12 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
         model_id = emb.model.id
         with telemetry.span("liveness"):
             live, live_ms = liveness_check.check(emb, settings, "enroll")
-        liveness_check.refuse_attack(live, emb, "enroll")  # a clone is never enrolled
+        liveness_check.refuse_attack(live, emb, "enroll", strict_only=True)  # beyond the strict point: refused
+        reviewed_by = review.approved_by(storage, inp) if review.due(live) else None
+        if review.due(live) and reviewed_by is None:  # a clone is never enrolled without a person's say
+            doc = held_for_review(storage, inp, target.speaker, emb, live, start)
+            results.write(storage, contract.ENROLL, inp.blob, doc)
+            return doc
         faults.pause("enroll.embedded")
         vp = Voiceprint(
             voiceprint_id=voiceprint_id(contract.ENROLL, inp.blob), key=speaker_key(target.speaker),
@@ -123,8 +139,10 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
                            speaker=speaker,
                            voiceprint_id=twin["voiceprint_id"] if twin else vp.voiceprint_id,
                            duplicate_of=twin["blob"] if twin else None, integrity=checked,
-                           watchlist=listed.public())
+                           watchlist=listed.public(), **({"reviewed_by": reviewed_by} if reviewed_by else {}))
     except PermanentError as err:
         doc = results.rejected("enroll", contract.ENROLL, inp, err, start, model_id)
     results.write(storage, contract.ENROLL, inp.blob, doc)
+    if reviewed_by:  # the operator's approval is used: the review is answered
+        review.close(storage, inp.blob)
     return doc

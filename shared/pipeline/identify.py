@@ -59,8 +59,9 @@ def handle_identify(inp: BlobInput, settings: Settings) -> list[str]:
                                       emb.samples, emb.audio, settings)
         with telemetry.span("liveness"):
             live, live_ms = liveness_check.check(emb, settings, target.kind)
-        if not (target.kind == "verify" and settings.challenge != "off"):  # else a step-up decides (stepup.py)
-            liveness_check.refuse_attack(live, emb, target.kind)
+        # with step-up on, a verification is refused by the detector alone only at the strict point (stepup.py)
+        liveness_check.refuse_attack(live, emb, target.kind, strict_only=target.kind == "verify"
+                                     and settings.challenge != "off")
         with telemetry.span("watchlist"):
             listed = watchlist.screen_probe(storage, settings, emb.model, emb.vector, emb.audio.get("band", ""))
         if target.claimed is not None:  # identification reports a match; verification may refuse on it

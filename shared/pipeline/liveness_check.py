@@ -86,19 +86,26 @@ def check(emb: Embedded, settings: Settings, kind: str) -> tuple[Liveness | None
         return None, 0.0
     start = time.perf_counter()
     detector = get_detector(settings)
-    live = detector.assess(emb.samples, speaker_taps(detector, emb, settings), settings.liveness_live_share, policy)
+    live = detector.assess(emb.samples, speaker_taps(detector, emb, settings), settings.liveness_live_share, policy,
+                           settings.liveness_refuse_margin)
     return live, round((time.perf_counter() - start) * 1000, 1)
 
 
-def refuse_attack(live: Liveness | None, emb: Embedded, kind: str) -> None:
-    """Under ``reject``, an attack decision ends the request: a ``rejected`` result saying why, with the figures."""
-    if live is None or live.decision != "attack" or live.policy != "reject":
+def refuse_attack(live: Liveness | None, emb: Embedded, kind: str, strict_only: bool = False) -> None:
+    """Under ``reject``, an attack decision ends the request: a ``rejected`` result saying why, with the figures.
+
+    ``strict_only``: only at the strict point (``live.strict``), where something else asks the
+    question below it: a step-up challenge for a verification, an operator review for an enrolment.
+    """
+    if live is None or live.decision != "attack" or live.policy != "reject" or (strict_only and not live.strict):
         return
     what = {"enroll": "enrolled", "verify": "accepted", "identify": "searched",
             "watchlist": "added to the watchlist (a case made from a cloned voice would flag the person it imitates)"}[kind]
     raise PermanentError(
         f"the recording sounds like a presentation attack (a synthetic, cloned or replayed voice): liveness score "
-        f"{live.score:.2f} >= threshold {live.threshold:.2f}; it was not {what}", code="liveness.attack",
+        f"{live.score:.2f} >= threshold {live.threshold:.2f}"
+        f"{', beyond the strict point no live speech of the kit reached' if live.strict else ''}; it was not {what}",
+        code="liveness.attack",
         hint="Record the person speaking live into the microphone; if this was a live caller, have an operator "
              "review it (the audit log has the decision).",
         details={"liveness": live.to_json(), "audio": emb.audio})

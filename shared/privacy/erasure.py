@@ -78,7 +78,7 @@ def erase(storage: Storage, settings: Settings, speaker: str, *, actor: str) -> 
     results = sum(storage.delete(contract.RESULTS, contract.result_blob_name(contract.ENROLL, b)) for b in blobs)
     results += _delete_stray_results(storage, key)
     receipts = _delete_receipts(storage, key)
-    state = _delete_match_state(storage, key)
+    state = _delete_match_state(storage, key) + _delete_reviews(storage, key)
     queued = storage.drain(contract.MATCH_QUEUE + contract.POISON_SUFFIX, lambda m: _names_speaker(m.content, key))
     storage.delete(contract.GALLERY, contract.lock_blob(key))
     report = ErasureReport(speaker=speaker, key_hash=contract.key_hash(key), voiceprints=voiceprints, models=tuple(models),
@@ -143,6 +143,16 @@ def _delete_match_state(storage: Storage, key: str) -> int:
             requests.add(item.name.split("/", 1)[0])
     names = [i.name for i in storage.list(contract.MATCH_STATE) if i.name.split("/", 1)[0] in requests]
     return sum(storage.delete(contract.MATCH_STATE, n) for n in names)
+
+
+def _delete_reviews(storage: Storage, key: str) -> int:
+    """The records of the speaker's enrolments held for an operator (shared.pipeline.review; the audio went above)."""
+    count = 0
+    for item in storage.list(contract.GALLERY, contract.REVIEWS):
+        held = storage.read_json(contract.GALLERY, item.name) or {}
+        if _is_speakers(str(held.get("blob", "")), key):
+            count += storage.delete(contract.GALLERY, item.name)
+    return count
 
 
 def _names_speaker(content: str, key: str) -> bool:

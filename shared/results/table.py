@@ -25,6 +25,8 @@ def result_row(doc: dict) -> list[object]:
 def _row(doc: dict) -> list[object]:
     kind = doc.get("kind")
     error = doc.get("error") or {}
+    if doc.get("status") == "review":  # an enrolment held for an operator (voiceid review)
+        return [doc.get("blob"), kind, "review", f"held: review {doc['review']['id']}", doc.get("speaker"), ""]
     if doc.get("status") != "ok":
         return [doc.get("blob"), kind, doc.get("status"), error.get("code"), "", ""]
     if kind == "enroll":

@@ -3,7 +3,7 @@
 A Tortoise clone of a voice enrolled from that voice's real recordings is never accepted on verify: under
 the default ``VOICEID_CHALLENGE=risk`` it is asked for a challenge it cannot answer (the failed answer
 counts against the claim's lockout), and with challenges off the detector refuses it; on enrol it is
-refused (nothing enrolled). A simulated replay is never accepted; live speech of an enrolled reader is
+held for an operator's review (nothing enrolled) and the operator's answer decides. A simulated replay is never accepted; live speech of an enrolled reader is
 accepted with a ``live`` decision. Every result has
 its ``liveness`` object and the audit log has every attack decision. The shipped detector was
 trained on the kit's set, so these prove the wiring, not the accuracy on unseen attacks
@@ -95,14 +95,45 @@ def test_with_challenges_off_the_detector_refuses_a_clone_on_verify_and_it_count
     assert doc["request_id"] in lockout._read(client.storage, speaker_key(cloned_voice))[0].failures
 
 
-def test_a_clone_is_not_enrolled(cloned_voice, client):
+def test_a_clone_is_not_enrolled_without_an_operator(cloned_voice, client):
+    """Below the strict point a clone is held for review (nothing enrolled); the operator's reject deletes it."""
     before = {r["speaker"]: r["voiceprints"] for r in client.speakers()}
     blob = f"{cloned_voice}/clone.flac"
     doc = client.wait_result("enroll", blob, client.upload("enroll", blob, CLONES[2]), timeout_s=180)
-    assert (doc["status"], doc["error"]["code"]) == ("rejected", "liveness.attack"), doc
-    assert "not enrolled" in doc["error"]["message"] and doc.get("voiceprint_id") is None
     assert_valid(doc)
+    assert doc.get("voiceprint_id") is None
     assert {r["speaker"]: r["voiceprints"] for r in client.speakers()} == before
+    assert doc["status"] == "review" and doc["liveness"]["decision"] == "attack" and not doc["liveness"]["strict"], doc
+    held = [r for r in client.reviews() if r["id"] == doc["review"]["id"]]
+    assert [r["blob"] for r in held] == [blob]
+    refused = client.review_reject(doc["review"]["id"])
+    assert (refused["status"], refused["error"]["code"]) == ("rejected", "liveness.review_rejected"), refused
+    assert_valid(refused)
+    assert client.storage.read(contract.ENROLL, blob) is None  # the audio is gone
+    assert client.storage.read_json(contract.RESULTS, contract.result_blob_name(contract.ENROLL, blob)) == refused
+    assert doc["review"]["id"] not in [r["id"] for r in client.reviews()]
+    events = [e for e in audit.read(client.storage) if e["action"] == "review"]
+    assert [e["outcome"] for e in events][-1] == "rejected" and events[-1]["audio_deleted"] is True
+
+
+def test_an_operator_approves_a_held_enrolment(cloned_voice, client):
+    """The approval writes the held blob again and the trigger enrols it, naming the operator (in-process upload
+    of a clone under its own name: the mechanism, not advice to approve clones)."""
+    name = "Held For Review"
+    blob = f"{name}/held.flac"
+    doc = client.wait_result("enroll", blob, client.upload("enroll", blob, CLONES[4]), timeout_s=180)
+    assert doc["status"] == "review", doc
+    try:
+        done = client.review_approve(doc["review"]["id"], timeout_s=180)
+        assert done["status"] == "ok" and done["speaker"] == name and done["reviewed_by"], done
+        assert done["liveness"]["decision"] == "attack"  # the detector's word stays on record
+        assert_valid(done)
+        assert doc["review"]["id"] not in [r["id"] for r in client.reviews()]
+        assert any(r["speaker"] == name for r in client.speakers())
+        outcomes = [e["outcome"] for e in audit.read(client.storage) if e["action"] == "review"]
+        assert "approved" in outcomes
+    finally:
+        erase(client.storage, client.settings, name, actor="test")
 
 
 def test_a_simulated_replay_is_never_accepted(enrolled, client):

@@ -64,3 +64,15 @@ def test_short_clips_are_tiled_and_long_ones_cropped():
     assert len(aasist.crop(np.zeros(100_000, np.float32))) == aasist.INPUT_SAMPLES
     bank = aasist.sinc_filters(70, 128)
     assert bank.shape == (70, 129) and torch.allclose(bank, bank.flip(1))  # odd length, symmetric: linear phase
+
+
+def test_the_asvspoof5_baseline_reproduces_its_reference_scores(kit):
+    """The ASVspoof 5 baseline AASIST (the detector study's candidate) loads strictly into the same network."""
+    folder = TEAM_KIT_MODELS / "aasist-asvspoof5"
+    rows = list(csv.DictReader((folder / "reference.tsv").open(), delimiter="\t"))
+    assert len(rows) >= 20
+    model = aasist.load(folder / "AASIST-ASVspoof5.pth", folder / "AASIST-ASVspoof5.conf")
+    got = np.array([aasist.score(model, reference_input(DATA / r["path"])) for r in rows])
+    want = np.array([float(r["score"]) for r in rows])
+    assert np.max(np.abs(got - want)) <= 1e-3, list(zip([r["path"] for r in rows], got - want))
+    assert len({round(float(s), 2) for s in got}) > len(rows) // 2

@@ -32,7 +32,7 @@ def test_live_looking_features_are_live_and_attack_looking_ones_attacks(detector
     assert live.decision == "live" and live.score < 1.0
     assert attack.decision == "attack" and attack.score == pytest.approx(3.0)  # the ceiling: log10(999 + 1)
     assert attack.to_json() == {"score": 3.0, "decision": "attack", "model": detector.model.id,
-                                "threshold": 1.699, "policy": "reject"}
+                                "threshold": 1.699, "policy": "reject", "strict": False}  # no margin: never strict
     assert detector.aasist is None  # a back-end without AASIST parts never loads it
 
 
@@ -53,3 +53,26 @@ def test_an_attack_is_refused_only_under_the_reject_policy(detector):
     err = caught.value
     assert err.code == "liveness.attack" and "not enrolled" in err.message and err.hint
     assert err.details["liveness"]["decision"] == "attack" and err.details["audio"] == {"duration_s": 1.0}
+    refuse_attack(rejected, emb, "enroll", strict_only=True)  # below the strict point: a review or step-up asks
+
+
+def test_the_strict_point_lies_beyond_every_live_clip_of_the_calibration(detector):
+    """Strict = margin x the live scores' spread above the most attack-like one; a short way past the top is not."""
+    live = detector.model.calibration.live_scores
+    spread, top = float(live.std()), float(live.max())
+    weight = float(detector.model.backend.attack_scores(np.array([[1.0, 0, 0, 0]]))[0]
+                   - detector.model.backend.attack_scores(np.array([[0.0, 0, 0, 0]]))[0])
+    base = float(detector.model.backend.attack_scores(np.zeros((1, 4)))[0])
+
+    def at(raw: float) -> np.ndarray:  # features whose raw attack score is ``raw``
+        return np.array([(raw - base) / weight, 0, 0, 0])
+
+    near = detector.assess(np.zeros(16000, np.float32), {"ecapa": at(top + 0.5 * spread)}, 0.02, "reject", 1.0)
+    far = detector.assess(np.zeros(16000, np.float32), {"ecapa": at(top + 1.5 * spread)}, 0.02, "reject", 1.0)
+    assert near.decision == far.decision == "attack" and near.score == far.score  # the calibrated score is capped
+    assert (near.strict, far.strict) == (False, True)
+    assert not detector.assess(np.zeros(16000, np.float32), {"ecapa": at(top + 99 * spread)}, 0.02, "reject",
+                               float("inf")).strict  # inf: the detector never refuses alone
+    emb = Embedded(audio={}, timings_ms={}, vector=np.zeros(4), model=None)
+    with pytest.raises(PermanentError, match="strict point"):
+        refuse_attack(far, emb, "verify", strict_only=True)

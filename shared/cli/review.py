@@ -1,0 +1,85 @@
+"""``voiceid review list|approve|reject``: enrolments the liveness detector held for a person."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from shared.cli.connect import make_client
+
+REVIEW_HELP = """An enrolment the liveness detector calls an attack (a cloned, synthetic or replayed voice)
+is not enrolled and not refused either: the detector also calls honest customers from channels it
+never heard attacks, so a person decides. Its result says status "review" with the review's id.
+Listen to the file (enroll/<speaker>/<file>) and answer:
+  approve   the file is enrolled as uploaded; the result names you in reviewed_by
+  reject    the uploaded audio is deleted and the result says liveness.review_rejected
+Only a recording beyond the detector's strict point (VOICEID_LIVENESS_REFUSE_MARGIN) is refused
+without a review. Every answer is audited with the operator (VOICEID_ACTOR, else the OS user).
+
+examples:
+  voiceid review list
+  VOICEID_ACTOR=ops-ann voiceid review approve 3f9a1c0d2b4e5f6a7b8c9d0e
+  voiceid review reject 3f9a1c0d2b4e5f6a7b8c9d0e --yes
+
+The HTTP API has the same: GET /api/reviews, POST /api/reviews/<id>/approve|reject."""
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from shared.results.table import format_table
+
+    rows = make_client().reviews()
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    elif not rows:
+        print("no enrolment is waiting for review")
+    else:
+        print(format_table(("id", "speaker", "file", "liveness", "held since"),
+                           [(r["id"], r["speaker"], f"enroll/{r['blob']}", f"{r['liveness']['score']:.2f}",
+                             r["created_at"]) for r in rows]))
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    doc = make_client().review_approve(args.id, args.timeout, wait=not args.no_wait)
+    if args.json or args.no_wait:
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+    elif doc["status"] == "ok":
+        print(f"enrolled {doc['speaker']} from enroll/{doc['blob']} (approved by {doc.get('reviewed_by')})")
+    else:
+        print(f"enroll/{doc['blob']}: {doc['status']} {doc['error']['code']}: {doc['error']['message']} -> "
+              f"{doc['error']['hint']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_reject(args: argparse.Namespace) -> int:
+    if not args.yes:
+        raise SystemExit(f"voiceid: this deletes the held recording of review {args.id}; run again with --yes")
+    doc = make_client().review_reject(args.id)
+    print(json.dumps(doc, indent=2, ensure_ascii=False) if args.json
+          else f"enroll/{doc['blob']}: refused and deleted ({doc['error']['code']})")
+    return 0
+
+
+def add_review_parser(add) -> None:
+    """``voiceid review`` and its three commands, added with the CLI's own ``add``."""
+    p = add("review", lambda a: p.print_help() or 2, "enrolments held by the liveness detector: list, approve, reject",
+            REVIEW_HELP)
+    sub = p.add_subparsers(dest="review_command", metavar="COMMAND")
+    fmt = argparse.RawDescriptionHelpFormatter
+    ls = sub.add_parser("list", help="the held enrolments, oldest first", formatter_class=fmt)
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=cmd_list)
+    ok = sub.add_parser("approve", help="enrol the held file and wait for its result (audited)", formatter_class=fmt)
+    ok.add_argument("id", help="the review id (voiceid review list, or the result's review.id)")
+    ok.add_argument("--no-wait", action="store_true", help="return once the approval is written")
+    ok.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the result (default 300)")
+    ok.add_argument("--json", action="store_true")
+    ok.set_defaults(func=cmd_approve)
+    no = sub.add_parser("reject", help="delete the held file; its result says liveness.review_rejected (audited)",
+                        formatter_class=fmt)
+    no.add_argument("id")
+    no.add_argument("--yes", action="store_true", help="really delete the recording")
+    no.add_argument("--json", action="store_true")
+    no.set_defaults(func=cmd_reject)
