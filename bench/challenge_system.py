@@ -1,6 +1,6 @@
 """The challenged verification end to end: honest callers through, attacks made in advance not.
 
-    .venv/bin/python -m bench.challenge_system [--strings 40] [--json docs/challenge_system.json]
+    .venv/bin/python -m bench.challenge_system [--strings 40] [--parts corpora,fsdd,clones] [--json docs/challenge_system.json]
 
 **Honest callers.** Each of the kit's six FSDD speakers is enrolled from three six-digit strings of
 their even-numbered takes; the gallery around them holds every speaker of the kit's telephone and
@@ -13,8 +13,14 @@ calibration, the shipped liveness detector with its strict point, the step-up de
 on the first answer": accepted at once, or accepted on the first answer to the step-up.
 
 **Honest callers of every kit corpus.** The share stepped up under ``risk``, and why: each live corpus's
-speakers enrolled from their first clips, verified with a later one (the detector as shipped has heard
+speakers (with more than ``--enrol`` clips; the demo pages' human voices too) enrolled from their first clips,
+verified with the next two (the detector as shipped has heard
 these corpora: ``bench.liveness_deployment`` gives the same figure with each corpus held out).
+
+**Clones of enrolled voices.** Tortoise's zero-shot clones scored against the voices they imitate, each voice
+enrolled from five of its own recordings (``bonafide/tortoise-voices``): the share whose voice reaches the accept
+point (accepted without a challenge under ``risk`` when the detector misses it), the grey band (challenged) or
+neither (rejected).
 
 **Attacks made in advance.** Every attack clip of the kit (clones, TTS, vocoded and replayed speech)
 as a verification, with the voice assumed to match the claim (the worst case for the bank). Under
@@ -46,7 +52,8 @@ from shared.scoring.bands import speaker_bands
 from shared.scoring.calibration import threshold_for
 from shared.scoring.stats import build
 
-CORPORA = ("hyke-telephone", "librispeech-multi", "librispeech-single")
+CORPORA = ("hyke-telephone", "librispeech-multi", "librispeech-single")  # the gallery around every part
+STEP_UP_ALSO = ("spoof/bonafide/tortoise-voices",)  # the demo pages' human voices: stepped-up share only
 
 
 def wav_bytes(samples: np.ndarray) -> bytes:
@@ -161,7 +168,7 @@ def honest_corpora(settings: Settings, enrol: int) -> tuple[dict, dict[str, list
     """Per corpus: the share of genuine verifications stepped up under ``risk`` and why; and the enrolments."""
     from tqdm import tqdm
 
-    speakers = {k: v for c in CORPORA for k, v in corpus_speakers(c, enrol).items()}
+    speakers = {k: v for c in CORPORA + STEP_UP_ALSO for k, v in corpus_speakers(c, enrol).items()}
     enrolled, probes = {}, {}
     for key, clips in tqdm(speakers.items(), desc="kit speakers", unit="speaker"):
         enrolled[key] = [embed(p.read_bytes(), settings) for p in clips[:enrol]]
@@ -181,7 +188,36 @@ def honest_corpora(settings: Settings, enrol: int) -> tuple[dict, dict[str, list
                           "for_grey_band_pct": pct([stepup.GREY_BAND in rs for _, rs, _ in got]),
                           "rejected_pct": pct([d == "reject" for d, _, _ in got]),
                           "refused_strict_pct": pct([s for _, _, s in got])}
-    return report, enrolled
+    return report, {k: v for k, v in enrolled.items() if k.split(":", 1)[0] in CORPORA}
+
+
+def clones_of_enrolled_voices(settings: Settings, others: dict[str, list[Embedded]]) -> dict:
+    """Tortoise's zero-shot clones scored against the voices they imitate, enrolled from those voices' own recordings
+    (the kit's ``bonafide/tortoise-voices``): how often a clone's voice reaches the grey band and the accept point."""
+    from shared.evaluation.liveness import read_protocol
+
+    voices = KIT / "spoof" / "bonafide" / "tortoise-voices"
+    clones = [r for r in read_protocol(KIT / "spoof" / "protocol.csv") if r.generator == "tortoise"]
+    target = {}
+    for r in clones:
+        name = Path(r.path).stem.split("__seg")[0]
+        hit = [v.name for v in voices.iterdir() if name.endswith("_" + v.name) or name.endswith("_train_" + v.name)]
+        if hit:
+            target[r.path] = max(hit, key=len)
+    enrolled = {f"voice:{v}": [embed(p.read_bytes(), settings) for p in sorted((voices / v).glob("*.flac"))[:5]]
+                for v in sorted(set(target.values()))}
+    gallery = Gallery({**enrolled, **others}, settings.model, settings)
+    accept, grey = threshold_for(settings.target_far), stepup.grey_bottom(settings)
+    rows = []
+    for path, voice in sorted(target.items()):
+        emb = embed((KIT / path).read_bytes(), settings)
+        live, _ = liveness_check.check(emb, settings, "verify")
+        rows.append({"clip": path, "voice": voice, "score": round(gallery.score(emb, f"voice:{voice}"), 3),
+                     "liveness_shipped": live.decision if live else None, "strict": bool(live and live.strict)})
+    scores = np.array([r["score"] for r in rows])
+    return {"clones": len(rows), "voices": len(enrolled), "at_or_above_accept_pct": pct(scores >= accept),
+            "in_grey_band_pct": pct((scores >= grey) & (scores < accept)), "below_grey_pct": pct(scores < grey),
+            "strict_refused_pct": pct([r["strict"] for r in rows]), "rows": rows}
 
 
 def attacks_made_in_advance(digit_json: Path, backend_json: Path) -> dict:
@@ -207,26 +243,36 @@ def main() -> None:
     parser.add_argument("--strings", type=int, default=40, help="verifications per FSDD speaker (default 40)")
     parser.add_argument("--enrol", type=int, default=3, help="enrolment clips per kit speaker (default 3)")
     parser.add_argument("--seed", type=int, default=29)
+    parser.add_argument("--parts", default="corpora,fsdd,clones",
+                        help="which parts to run (an existing --json keeps the others)")
     parser.add_argument("--json")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     settings = replace(model_settings("ecapa"), liveness="reject", challenge="risk", device="cpu")
-    recogniser = digits.DigitRecogniser()
-    corpora, others = honest_corpora(settings, args.enrol)
-    for corpus, r in corpora.items():
-        print(f"{corpus:20s} {r}", flush=True)
-    fsdd = honest_fsdd(settings, args.strings, args.seed, recogniser, others)
-    print(json.dumps(fsdd["summary"], indent=1), flush=True)
+    report = json.loads(Path(args.json).read_text()) if args.json and Path(args.json).is_file() else {}
+    corpora, others = honest_corpora(settings, args.enrol)  # the gallery around every part
+    if "corpora" in parts:
+        report["honest_per_corpus_risk"] = corpora
+        for corpus, r in corpora.items():
+            print(f"{corpus:20s} {r}", flush=True)
+    if "fsdd" in parts:
+        fsdd = honest_fsdd(settings, args.strings, args.seed, digits.DigitRecogniser(), others)
+        report.update(honest_fsdd=fsdd["summary"], fsdd_rows=fsdd["rows"])
+        print(json.dumps(fsdd["summary"], indent=1), flush=True)
+    if "clones" in parts:
+        clones = clones_of_enrolled_voices(settings, others)
+        report["clones_of_enrolled_voices"] = clones
+        print(json.dumps({k: v for k, v in clones.items() if k != "rows"}, indent=1), flush=True)
     docs = Path(__file__).resolve().parents[1] / "docs"
-    attacks = attacks_made_in_advance(docs / "challenge_digits.json", docs / "liveness_backend.json")
-    print(json.dumps(attacks, indent=1))
-    if args.json:
-        Path(args.json).write_text(json.dumps({
-            "machine": machine(), "settings": {"target_far": settings.target_far,
+    report["attacks_made_in_advance"] = attacks_made_in_advance(docs / "challenge_digits.json",
+                                                                docs / "liveness_backend-aasist5.json")
+    print(json.dumps(report["attacks_made_in_advance"], indent=1))
+    report.update(machine=machine(), settings={"target_far": settings.target_far,
                                                "challenge_grey_far": settings.challenge_grey_far,
                                                "liveness_live_share": settings.liveness_live_share,
-                                               "liveness_refuse_margin": settings.liveness_refuse_margin},
-            "honest_fsdd": fsdd["summary"], "honest_per_corpus_risk": corpora, "attacks_made_in_advance": attacks,
-            "fsdd_rows": fsdd["rows"]}, indent=2) + "\n")
+                                               "liveness_refuse_margin": settings.liveness_refuse_margin})
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from shared.cli.connect import make_client
 REVIEW_HELP = """An enrolment the liveness detector calls an attack (a cloned, synthetic or replayed voice)
 is not enrolled and not refused either: the detector also calls honest customers from channels it
 never heard attacks, so a person decides. Its result says status "review" with the review's id.
-Listen to the file (enroll/<speaker>/<file>) and answer:
+Listen to the file (voiceid review fetch ID saves it; it is enroll/<speaker>/<file>) and answer:
   approve   the file is enrolled as uploaded; the result names you in reviewed_by
   reject    the uploaded audio is deleted and the result says liveness.review_rejected
 Only a recording beyond the detector's strict point (VOICEID_LIVENESS_REFUSE_MARGIN) is refused
@@ -19,6 +19,7 @@ without a review. Every answer is audited with the operator (VOICEID_ACTOR, else
 
 examples:
   voiceid review list
+  voiceid review fetch 3f9a1c0d2b4e5f6a7b8c9d0e --out held.wav
   VOICEID_ACTOR=ops-ann voiceid review approve 3f9a1c0d2b4e5f6a7b8c9d0e
   voiceid review reject 3f9a1c0d2b4e5f6a7b8c9d0e --yes
 
@@ -37,6 +38,23 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(format_table(("id", "speaker", "file", "liveness", "held since"),
                            [(r["id"], r["speaker"], f"enroll/{r['blob']}", f"{r['liveness']['score']:.2f}",
                              r["created_at"]) for r in rows]))
+    return 0
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from shared.core import contract
+    from shared.pipeline.review import get
+
+    client = make_client()
+    held = get(client.storage, args.id)
+    got = client.storage.read(contract.ENROLL, held.blob) if held else None
+    if got is None:
+        raise SystemExit(f"voiceid: no held recording under review {args.id!r} (voiceid review list shows the open ones)")
+    out = Path(args.out or Path(held.blob).name)
+    out.write_bytes(got[0])
+    print(f"saved enroll/{held.blob} ({len(got[0])} bytes) to {out}")
     return 0
 
 
@@ -64,13 +82,17 @@ def cmd_reject(args: argparse.Namespace) -> int:
 
 def add_review_parser(add) -> None:
     """``voiceid review`` and its three commands, added with the CLI's own ``add``."""
-    p = add("review", lambda a: p.print_help() or 2, "enrolments held by the liveness detector: list, approve, reject",
+    p = add("review", lambda a: p.print_help() or 2, "enrolments held by the liveness detector: list, fetch, approve, reject",
             REVIEW_HELP)
     sub = p.add_subparsers(dest="review_command", metavar="COMMAND")
     fmt = argparse.RawDescriptionHelpFormatter
     ls = sub.add_parser("list", help="the held enrolments, oldest first", formatter_class=fmt)
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=cmd_list)
+    get = sub.add_parser("fetch", help="save the held recording to listen to it", formatter_class=fmt)
+    get.add_argument("id")
+    get.add_argument("--out", help="file to write (default: the upload's file name, here)")
+    get.set_defaults(func=cmd_fetch)
     ok = sub.add_parser("approve", help="enrol the held file and wait for its result (audited)", formatter_class=fmt)
     ok.add_argument("id", help="the review id (voiceid review list, or the result's review.id)")
     ok.add_argument("--no-wait", action="store_true", help="return once the approval is written")

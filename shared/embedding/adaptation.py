@@ -26,15 +26,12 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass, field
-from dataclasses import replace as dc_replace
 from pathlib import Path
 
 import numpy as np
 
 from shared.core.errors import PermanentError, TransientError
 from shared.core.models import ModelInfo
-from shared.core.settings import Settings
-from shared.embedding.embedder import Embedder, backend_class
 
 METHODS = ("wccn", "lda")
 SHRINK = 0.1  # weight of the mean variance in the within-speaker covariance (WCCN's regulariser)
@@ -139,33 +136,3 @@ def fit(vectors: np.ndarray, labels: list[str] | np.ndarray, base_model: str, me
         projection = lda @ _wccn(x @ lda, labels, shrink)
     return Adaptation(base_model=base_model, method=method, mean=mean.astype(np.float32),
                       projection=projection.astype(np.float32), provenance=provenance or {})
-
-
-class AdaptedEmbedder(Embedder):
-    """The configured model with the deployment's learned back-end on top (``VOICEID_ADAPTATION``)."""
-
-    def __init__(self, settings: Settings):
-        super().__init__(settings)
-        self.base: Embedder = backend_class(settings.model)(dc_replace(settings, adaptation=""))
-        self.adaptation = Adaptation.load(settings.adaptation)
-        if self.adaptation.base_model != self.base.info.id:
-            raise TransientError(
-                f"VOICEID_ADAPTATION was learned for {self.adaptation.base_model}, but VOICEID_MODEL loads "
-                f"{self.base.info.id}", code="model.unavailable",
-                hint="Use the adaptation made for this model ('voiceid adapt' with the same VOICEID_MODEL), or unset it.")
-        if self.adaptation.projection.shape[0] != self.base.info.dim:
-            raise TransientError("VOICEID_ADAPTATION does not fit the model's embedding size", code="model.unavailable")
-        self.info = self.adaptation.info()
-
-    def embed_whole(self, samples: np.ndarray) -> np.ndarray:
-        return self.adaptation.apply(self.base.embed_whole(samples))
-
-    def embed_with_taps(self, samples: np.ndarray, window_s: float = Settings.embed_window_s,
-                        ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """The base model's embedding (averaged over windows as always), then the back-end; its taps as they are."""
-        vector, taps = self.base.embed_with_taps(samples, window_s)
-        return self.adaptation.apply(vector), taps
-
-    @property
-    def taps_model_id(self) -> str:
-        return self.base.taps_model_id

@@ -20,13 +20,16 @@ import importlib
 import logging
 import threading
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from shared.core.digest import file_sha256
+from shared.core.errors import TransientError
 from shared.core.models import MODELS, ModelInfo
 from shared.core.settings import Settings
+from shared.embedding import adaptation
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +131,37 @@ def get_embedder(settings: Settings) -> Embedder:
     with _lock:
         if key not in _cache:
             if settings.adaptation:  # the deployment's learned back-end on top (shared.embedding.adaptation)
-                from shared.embedding.adaptation import AdaptedEmbedder
-
                 _cache[key] = AdaptedEmbedder(settings)
             else:
                 _cache[key] = backend_class(settings.model)(settings)
         return _cache[key]
+
+
+class AdaptedEmbedder(Embedder):
+    """The configured model with the deployment's learned back-end on top (``VOICEID_ADAPTATION``)."""
+
+    def __init__(self, settings: Settings):
+        super().__init__(settings)
+        self.base: Embedder = backend_class(settings.model)(replace(settings, adaptation=""))
+        self.adaptation = adaptation.Adaptation.load(settings.adaptation)
+        if self.adaptation.base_model != self.base.info.id:
+            raise TransientError(
+                f"VOICEID_ADAPTATION was learned for {self.adaptation.base_model}, but VOICEID_MODEL loads "
+                f"{self.base.info.id}", code="model.unavailable",
+                hint="Use the adaptation made for this model ('voiceid adapt' with the same VOICEID_MODEL), or unset it.")
+        if self.adaptation.projection.shape[0] != self.base.info.dim:
+            raise TransientError("VOICEID_ADAPTATION does not fit the model's embedding size", code="model.unavailable")
+        self.info = self.adaptation.info()
+
+    def embed_whole(self, samples: np.ndarray) -> np.ndarray:
+        return self.adaptation.apply(self.base.embed_whole(samples))
+
+    def embed_with_taps(self, samples: np.ndarray, window_s: float = Settings.embed_window_s,
+                        ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The base model's embedding (averaged over windows as always), then the back-end; its taps as they are."""
+        vector, taps = self.base.embed_with_taps(samples, window_s)
+        return self.adaptation.apply(vector), taps
+
+    @property
+    def taps_model_id(self) -> str:
+        return self.base.taps_model_id

@@ -12,10 +12,12 @@ trained on the kit's set, so these prove the wiring, not the accuracy on unseen 
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import replace
 
 import pytest
 
+from shared.cli import review as review_cli
 from shared.core import contract
 from shared.core.names import speaker_key
 from shared.core.records import BlobInput
@@ -95,7 +97,7 @@ def test_with_challenges_off_the_detector_refuses_a_clone_on_verify_and_it_count
     assert doc["request_id"] in lockout._read(client.storage, speaker_key(cloned_voice))[0].failures
 
 
-def test_a_clone_is_not_enrolled_without_an_operator(cloned_voice, client):
+def test_a_clone_is_not_enrolled_without_an_operator(cloned_voice, client, tmp_path, monkeypatch):
     """Below the strict point a clone is held for review (nothing enrolled); the operator's reject deletes it."""
     before = {r["speaker"]: r["voiceprints"] for r in client.speakers()}
     blob = f"{cloned_voice}/clone.flac"
@@ -106,6 +108,9 @@ def test_a_clone_is_not_enrolled_without_an_operator(cloned_voice, client):
     assert doc["status"] == "review" and doc["liveness"]["decision"] == "attack" and not doc["liveness"]["strict"], doc
     held = [r for r in client.reviews() if r["id"] == doc["review"]["id"]]
     assert [r["blob"] for r in held] == [blob]
+    monkeypatch.setattr(review_cli, "make_client", lambda: client)  # the operator listens first
+    assert review_cli.cmd_fetch(argparse.Namespace(id=doc["review"]["id"], out=str(tmp_path / "held.flac"))) == 0
+    assert (tmp_path / "held.flac").read_bytes() == CLONES[2].read_bytes()
     refused = client.review_reject(doc["review"]["id"])
     assert (refused["status"], refused["error"]["code"]) == ("rejected", "liveness.review_rejected"), refused
     assert_valid(refused)

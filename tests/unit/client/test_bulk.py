@@ -26,3 +26,12 @@ def test_outcome_and_report_counts():
     report = Report([outcome(item, {"status": "ok"}), bad, Item("g", "enroll/Ann/g", outcome="skipped")])
     assert report.counts() == {"enrolled": 1, "rejected": 1, "skipped": 1}
     assert report.to_dict()["ok"] is False and report.failed == [bad]
+
+
+def test_an_enrolment_held_for_review_is_reported_and_fails_the_run():
+    item = Item("f", "enroll/Ann/f")
+    held = outcome(item, {"status": "review", "error": None, "review": {"id": "abc123", "reasons": ["liveness.attack"]}})
+    assert (held.outcome, held.code) == ("review", "liveness.attack")
+    assert "abc123" in held.message and "voiceid review approve|reject abc123" in held.hint
+    report = Report([held, outcome(item, {"status": "ok"})])
+    assert report.failed == [held] and report.to_dict()["ok"] is False
