@@ -142,8 +142,9 @@ def document() -> dict:
                                       "content": {"application/json": {"schema": {"type": "object"}}}},
                               "200": {"description": "rejected: the enrol result (liveness.review_rejected)",
                                       "content": {"application/json": {"schema": {"type": "object"}}}},
-                              "400": _error("no such open review (review.not_found) or the file changed "
-                                            "(review.stale)"),
+                              "404": _error("no such open review (review.not_found), or not approve|reject"),
+                              "409": _error("the held file was replaced or deleted since it was held (review.stale; "
+                                            "the review is closed)"),
                               "401": {"description": "no valid function key"}}}},
             "/results/{path}": {"get": {
                 "summary": "a result document, e.g. results/identify/<file>.json (poll it after a POST)",

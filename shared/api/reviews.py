@@ -5,6 +5,7 @@ from __future__ import annotations
 from shared.api.http import ApiError, ApiRequest, ApiResponse
 from shared.api.uploads import result_url
 from shared.core import contract
+from shared.core.errors import PermanentError
 from shared.pipeline import review
 from shared.storage.base import Storage
 
@@ -19,12 +20,16 @@ def list_reviews(storage: Storage) -> ApiResponse:
 def post_review(req: ApiRequest, rest: str, storage: Storage) -> ApiResponse:
     """``POST /api/reviews/{id}/approve`` (202: the enrolment runs; the result's URL) or ``.../reject`` (200)."""
     rid, _, answer = rest.partition("/")
+    if answer not in ("approve", "reject"):
+        raise ApiError(404, "api.not_found", f"no route /reviews/{rest}",
+                       "POST /api/reviews/<id>/approve or /api/reviews/<id>/reject.")
     actor = f"{ACTOR}:{req.headers['x-voiceid-actor']}" if req.headers.get("x-voiceid-actor") else ACTOR
-    if answer == "approve":
+    try:
+        if answer == "reject":
+            return ApiResponse(200, review.reject(storage, rid, actor))
         done = review.approve(storage, rid, actor)
-        url = result_url(req.base_url, contract.ENROLL, done["blob"], done["etag"])
-        return ApiResponse(202, {**done, "result": url}, {"Location": url})
-    if answer == "reject":
-        return ApiResponse(200, review.reject(storage, rid, actor))
-    raise ApiError(404, "api.not_found", f"no route /reviews/{rest}",
-                   "POST /api/reviews/<id>/approve or /api/reviews/<id>/reject.")
+    except PermanentError as err:  # no such open review: 404; the file changed since it was held: 409
+        status = {"review.not_found": 404, "review.stale": 409}.get(err.code, 400)
+        raise ApiError(status, err.code, err.message, err.hint) from err
+    url = result_url(req.base_url, contract.ENROLL, done["blob"], done["etag"])
+    return ApiResponse(202, {**done, "result": url}, {"Location": url})

@@ -159,4 +159,4 @@ def test_openapi_document_is_served_and_matches_docs(api, key):
     assert served == json.loads((PROJECT_ROOT / "docs" / "openapi.json").read_text())
     assert set(served["paths"]) == {"/health", "/speakers", "/speakers/{name}", "/enroll/{name}", "/identify",
                                     "/results/{path}", "/openapi.json", "/challenge/{name}", "/watchlist",
-                                    "/watchlist/{case}"}
+                                    "/watchlist/{case}", "/reviews", "/reviews/{id}/{answer}"}

@@ -112,4 +112,4 @@ def test_the_api_lists_and_answers_reviews():
                            base_url="http://h/api"), storage, Settings())
     assert ok.status == 202 and ok.doc["approved_by"] == "http-api:ann" and ok.headers["Location"] == ok.doc["result"]
     gone = handle(ApiRequest("POST", f"reviews/{held.id}/reject", base_url="http://h/api"), storage, Settings())
-    assert gone.status == 400 and gone.doc["error"]["code"] == "review.not_found"
+    assert gone.status == 404 and gone.doc["error"]["code"] == "review.not_found"
