@@ -7,6 +7,7 @@ import json
 import sys
 
 from shared.cli.connect import make_client
+from shared.cli.console import command_group, print_listing
 
 REVIEW_HELP = """An enrolment the liveness detector calls an attack (a cloned, synthetic or replayed voice)
 is not enrolled and not refused either: the detector also calls honest customers from channels it
@@ -27,17 +28,10 @@ The HTTP API has the same: GET /api/reviews, POST /api/reviews/<id>/approve|reje
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from shared.results.table import format_table
-
-    rows = make_client().reviews()
-    if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
-    elif not rows:
-        print("no enrolment is waiting for review")
-    else:
-        print(format_table(("id", "speaker", "file", "liveness", "held since"),
-                           [(r["id"], r["speaker"], f"enroll/{r['blob']}", f"{r['liveness']['score']:.2f}",
-                             r["created_at"]) for r in rows]))
+    print_listing(make_client().reviews(), args.json, "no enrolment is waiting for review",
+                  ("id", "speaker", "file", "liveness", "held since"),
+                  lambda r: (r["id"], r["speaker"], f"enroll/{r['blob']}", f"{r['liveness']['score']:.2f}",
+                             r["created_at"]))
     return 0
 
 
@@ -81,10 +75,8 @@ def cmd_reject(args: argparse.Namespace) -> int:
 
 
 def add_review_parser(add) -> None:
-    """``voiceid review`` and its three commands, added with the CLI's own ``add``."""
-    p = add("review", lambda a: p.print_help() or 2, "enrolments held by the liveness detector: list, fetch, approve, reject",
-            REVIEW_HELP)
-    sub = p.add_subparsers(dest="review_command", metavar="COMMAND")
+    """``voiceid review`` and its commands, added with the CLI's own ``add``."""
+    sub = command_group(add, "review", "enrolments held by the liveness detector: list, fetch, approve, reject", REVIEW_HELP)
     fmt = argparse.RawDescriptionHelpFormatter
     ls = sub.add_parser("list", help="the held enrolments, oldest first", formatter_class=fmt)
     ls.add_argument("--json", action="store_true")

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from shared.cli.connect import make_client
+from shared.cli.console import command_group, print_listing
 
 WATCHLIST_HELP = """The watchlist holds voices of confirmed fraud cases. Every enrolment, identification and
 verification is screened against it; a match is listed in the result's `watchlist` field
@@ -51,16 +52,9 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from shared.results.table import format_table
-
-    rows = make_client().watchlist()
-    if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
-    elif not rows:
-        print("the watchlist is empty")
-    else:
-        print(format_table(("case", "voiceprints", "model", "added"),
-                           [(r["case"], r["voiceprints"], r["model_id"], r["added_at"]) for r in rows]))
+    print_listing(make_client().watchlist(), args.json, "the watchlist is empty",
+                  ("case", "voiceprints", "model", "added"),
+                  lambda r: (r["case"], r["voiceprints"], r["model_id"], r["added_at"]))
     return 0
 
 
@@ -80,10 +74,8 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def add_watchlist_parser(add) -> None:
-    """``voiceid watchlist`` and its three commands, added with the CLI's own ``add``."""
-    p = add("watchlist", lambda a: p.print_help() or 2, "the fraud watchlist: add, list and remove fraud cases",
-            WATCHLIST_HELP)
-    sub = p.add_subparsers(dest="watchlist_command", metavar="COMMAND")
+    """``voiceid watchlist`` and its commands, added with the CLI's own ``add``."""
+    sub = command_group(add, "watchlist", "the fraud watchlist: add, list and remove fraud cases", WATCHLIST_HELP)
     fmt = argparse.RawDescriptionHelpFormatter
     a = sub.add_parser("add", help="add recordings of a confirmed fraud case and wait for the results",
                        description="Add recordings of CASE's voice (uploaded as watchlist/CASE/<file name>).",
