@@ -24,7 +24,7 @@ def test_a_command_group_without_a_command_prints_its_help(capsys):
     top = parser.add_subparsers(dest="command")
 
     def add(name, func, help_text, epilog=""):
-        p = top.add_parser(name, help=help_text, epilog=epilog)
+        p = top.add_parser(name, help=help_text, description=help_text, epilog=epilog)  # as shared/cli/main.py
         p.set_defaults(func=func)
         return p
 
