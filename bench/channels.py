@@ -13,6 +13,9 @@ every run) and scores them with the product's own path beside the PoC's plain co
 - **mixed-channel gallery**: half the readers enrolled by phone, half in the app; every probe in
   both channels; the FAR at the operating point for callers of each channel and each gallery half.
 - **strict targets**: FAR at the 0.1 % and 0.01 % points where the trial count allows.
+- **short speech** (``short-1-3s``): every probe cut to a piece holding 1-3 s of speech (enrol long,
+  probe short), and both sides cut (short against short); ``--lists`` adds the kit's telephone list
+  (``hyke-telephone``) to the read speech.
 
 Nothing is tuned on any condition: the scoring is the shipped default, chosen on the clean lists.
 
@@ -45,6 +48,9 @@ from shared.evaluation.trials import Trial, read_trials, score_trials
 from shared.scoring.calibration import threshold_for
 
 LISTS = {"librispeech-single": "librispeech-multi", "librispeech-multi": "librispeech-single"}  # list -> babble source
+MORE_LISTS = {"hyke-telephone": "librispeech-multi"}  # telephone speech, for the short condition (--lists)
+DEFAULT_LISTS = tuple(LISTS)
+BOTH_SIDES = ("short-1-3s",)  # also scored with enrolments under the condition: short against short
 REVERSE = ("g711-mulaw", "amr-nb-12k2")
 MIXED_PHONE = "amr-nb-12k2"
 STRICT = (0.001, 0.0001)
@@ -106,12 +112,13 @@ def report(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict:
 
 def score_condition(trials: list[Trial], clean: dict, cond: dict, settings: Settings, model_id: str,
                     threshold: float, side: str) -> dict:
-    """The product's scores with the enrol (``side`` "enrol") or the test files (``side`` "test") under the condition."""
+    """The product's scores with the enrol (``side`` "enrol"), the test files ("test") or both ("both") under the
+    condition."""
     emb = dict(clean)
     for t in trials:
-        if side == "test":
+        if side in ("test", "both"):
             emb[t.test] = cond[t.test]
-        else:
+        if side in ("enrol", "both"):
             for f in t.enrol:
                 emb[f] = cond[f]
     r = score_trials(trials, emb, settings, model_id, threshold)
@@ -153,7 +160,8 @@ def mixed_gallery(trials: list[Trial], clean: dict, phone: dict, settings: Setti
 
 
 def run_model(model: str, conditions: list[Condition], target_far: float, poc_conditions: set[str],
-              lists: tuple[str, ...] = tuple(LISTS)) -> dict:
+              lists: tuple[str, ...] = DEFAULT_LISTS, extras: bool = True) -> dict:
+    """Every condition on every list; ``extras``: also the reverse conditions and the mixed-channel gallery."""
     settings = model_settings(model, target_far=target_far)
     model_id = get_embedder(settings).info.id
     threshold = threshold_for(target_far)
@@ -163,13 +171,13 @@ def run_model(model: str, conditions: list[Condition], target_far: float, poc_co
         ecapa = baseline_settings(settings)
         poc = Conditioned(EmbeddingCache(ecapa, get_embedder(ecapa).info.id, front_end="poc"), pcm_only=True)
     out: dict = {"model_id": model_id, "lists": {}}
-    for name, pool in ((n, LISTS[n]) for n in lists):
+    for name, pool in ((n, {**LISTS, **MORE_LISTS}[n]) for n in lists):
         trials = read_trials(TRIALS / f"{name}.txt")
         enrols = sorted({f for t in trials for f in t.enrol})
         tests = sorted({t.test for t in trials})
         clean = {f: product.get(f, BY_NAME["clean"], pool) for f in enrols + tests}
         clean_poc = {f: poc.get(f, BY_NAME["clean"], pool) for f in enrols + tests} if poc else {}
-        rows: dict = {"speakers": len(enrols), "probe": {}, "reverse": {}}
+        rows: dict = {"speakers": len(enrols), "probe": {}, "reverse": {}, "both": {}}
         for c in conditions:
             t0 = time.time()
             cond = {f: product.get(f, c, pool) for f in tests}
@@ -181,7 +189,7 @@ def run_model(model: str, conditions: list[Condition], target_far: float, poc_co
             p = rows["probe"][c.name]["product"]
             print(f"{model} {name} {c.name}: EER {p['eer']:.2f} % FAR@op {p['far']:.2f} % "
                   f"({time.time() - t0:.0f} s)", flush=True)
-        for cname in REVERSE:
+        for cname in REVERSE if extras else ():
             c = BY_NAME[cname]
             cond = {f: product.get(f, c, pool) for f in enrols}
             rows["reverse"][cname] = {"product": score_condition(trials, clean, cond, settings, model_id, threshold,
@@ -189,8 +197,15 @@ def run_model(model: str, conditions: list[Condition], target_far: float, poc_co
             if poc:
                 cond_poc = {f: poc.get(f, c, pool) for f in enrols}
                 rows["reverse"][cname]["poc"] = poc_condition(trials, clean_poc, cond_poc, "enrol")
-        phone = {f: product.get(f, BY_NAME[MIXED_PHONE], pool) for f in enrols + tests}
-        rows["mixed"] = mixed_gallery(trials, clean, phone, settings, model_id, threshold)
+        for c in (c for c in conditions if c.name in BOTH_SIDES):
+            cond = {f: product.get(f, c, pool) for f in enrols + tests}
+            rows["both"][c.name] = {"product": score_condition(trials, clean, cond, settings, model_id, threshold,
+                                                               "both")}
+            p = rows["both"][c.name]["product"]
+            print(f"{model} {name} {c.name} on both sides: EER {p['eer']:.2f} % FAR@op {p['far']:.2f} %", flush=True)
+        if extras:
+            phone = {f: product.get(f, BY_NAME[MIXED_PHONE], pool) for f in enrols + tests}
+            rows["mixed"] = mixed_gallery(trials, clean, phone, settings, model_id, threshold)
         out["lists"][name] = rows
     return out
 
@@ -213,13 +228,17 @@ def print_tables(results: dict) -> None:
                 poc = f"{b['eer']:.2f} | {b['far']:.1f}" if b else "– | –"
                 print(f"| {cname} | {p['eer']:.2f} | {ratio(p['eer'], clean)} | {p['min_dcf']:.3f} | "
                       f"{p['far']:.2f} ({p['fa']}/{p['non']}) | {p['frr']:.2f} | {poc} |")
+            for cname, r in rows.get("both", {}).items():
+                p = r["product"]
+                print(f"| {cname} on both sides | {p['eer']:.2f} | {ratio(p['eer'], clean)} | {p['min_dcf']:.3f} | "
+                      f"{p['far']:.2f} ({p['fa']}/{p['non']}) | {p['frr']:.2f} | – | – |")
             for cname, r in rows["reverse"].items():
                 p, b = r["product"], r.get("poc")
                 poc = f"{b['eer']:.2f} | {b['far']:.1f}" if b else "– | –"
                 print(f"| enrol {cname}, probe clean | {p['eer']:.2f} | {ratio(p['eer'], clean)} | "
                       f"{p['min_dcf']:.3f} | {p['far']:.2f} ({p['fa']}/{p['non']}) | {p['frr']:.2f} | {poc} |")
-            print(f"\nmixed gallery (half enrolled over {MIXED_PHONE}):")
-            for ch, r in rows["mixed"].items():
+            print(f"\nmixed gallery (half enrolled over {MIXED_PHONE}):" if "mixed" in rows else "")
+            for ch, r in rows.get("mixed", {}).items():
                 print(f"  {ch}: FAR {r['far']:.2f} % (phone-enrolled {r['phone_enrolled']['far']:.2f}, "
                       f"app-enrolled {r['app_enrolled']['far']:.2f}), FRR {r['frr']:.2f} %, EER {r['eer']:.2f} %")
 
@@ -232,15 +251,15 @@ def summary(results: dict) -> None:
     print("\n| condition | " + " | ".join(f"{m} EER % ({', '.join(lists)})" for m in ["PoC"] + models)
           + " | FAR at op % (range over lists, " + ", ".join(models) + ") |")
     print("|---|" + "---|" * (len(models) + 2))
-    names = [(side, c) for side in ("probe", "reverse") for c in first[lists[0]][side]]
+    names = [(side, c) for side in ("probe", "both", "reverse") for c in first[lists[0]].get(side, {})]
     for side, cname in names:
-        label = cname if side == "probe" else f"enrol {cname}, probe clean"
+        label = {"probe": cname, "both": f"{cname} on both sides"}.get(side, f"enrol {cname}, probe clean")
         poc = [first[lst][side][cname].get("poc") for lst in lists]
         cells = [" / ".join(f"{p['eer']:.2f}" for p in poc) if all(poc) else "–"]
         fars = []
         for m in models:
             rows = results[m]["lists"]
-            got = [rows[lst][side].get(cname, {}).get("product") for lst in lists]
+            got = [rows[lst].get(side, {}).get(cname, {}).get("product") for lst in lists]
             if not all(got):
                 cells.append("–")
                 continue
@@ -259,7 +278,10 @@ def main() -> None:
     parser.add_argument("--target-far", type=float, default=0.01)
     parser.add_argument("--poc-conditions", default=",".join(POC_CONDITIONS),
                         help="conditions that also get the PoC baseline (plain ECAPA cosine; '' for none)")
-    parser.add_argument("--lists", default=",".join(LISTS), help="trial lists to score (default: both)")
+    parser.add_argument("--lists", default=",".join(DEFAULT_LISTS),
+                        help=f"trial lists to score (default: {', '.join(LISTS)}; also {', '.join(MORE_LISTS)})")
+    parser.add_argument("--probe-only", action="store_true",
+                        help="only the listed conditions: skip the reverse conditions and the mixed-channel gallery")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--summary", type=Path, nargs="+", metavar="JSON",
                         help="print the table over models of earlier runs' --json files, and stop")
@@ -276,7 +298,8 @@ def main() -> None:
     results = {}
     for i, model in enumerate(args.models.split(",")):
         poc = set(filter(None, args.poc_conditions.split(","))) if i == 0 else set()
-        results[model] = run_model(model, conditions, args.target_far, poc, tuple(args.lists.split(",")))
+        results[model] = run_model(model, conditions, args.target_far, poc, tuple(args.lists.split(",")),
+                                   extras=not args.probe_only)
     print(f"\nmachine: {machine()}; operating point: target FAR {args.target_far:.2%}")
     print_tables(results)
     summary(results)

@@ -10,6 +10,10 @@ random generator seeded by the condition and the clip, so a re-run builds the sa
 
 The bundled ffmpeg has no GSM 06.10 encoder; G.723.1 at 6.3 kbit/s stands in for the low-rate
 legacy codec.
+
+Short speech (``short-1-3s``) is a condition too: a piece of the clip holding 1 to 3 s of speech
+(the length and the place seeded per clip), cut at the speech detector's segments with 0.1 s
+around, as a caller's short answer or an emotional outburst would be.
 """
 
 from __future__ import annotations
@@ -55,7 +59,8 @@ class Condition:
     ``kind``: ``clean``, ``band`` (300-3,400 Hz at 16 kHz), ``codec`` (``codec`` names one of
     :data:`CODECS`, through the phone band), ``babble`` (``talkers`` other voices at ``snr_db``),
     ``noise`` (stationary pink noise at ``snr_db``), ``reverb`` (a room of ``rt60_s``), or
-    ``phone-babble`` (babble at ``snr_db``, then the ``codec`` line: a call from a busy place).
+    ``phone-babble`` (babble at ``snr_db``, then the ``codec`` line: a call from a busy place), or
+    ``short`` (a piece holding ``short_s`` seconds of speech, the length drawn between the two).
     """
 
     name: str
@@ -64,6 +69,7 @@ class Condition:
     snr_db: float = 0.0
     talkers: int = 3
     rt60_s: float = 0.0
+    short_s: tuple[float, float] = (0.0, 0.0)
 
     @property
     def suffix(self) -> str:
@@ -88,6 +94,7 @@ CONDITIONS: tuple[Condition, ...] = (
     Condition("reverb-0.3s", "reverb", rt60_s=0.3),
     Condition("reverb-0.8s", "reverb", rt60_s=0.8),
     Condition("phone-babble-10dB", "phone-babble", codec="g711-mulaw", snr_db=10),
+    Condition("short-1-3s", "short", short_s=(1.0, 3.0)),
 )
 BY_NAME = {c.name: c for c in CONDITIONS}
 
@@ -126,6 +133,23 @@ def write_wav(samples: np.ndarray, out: Path) -> None:
         fh.writeframes(pcm.tobytes())
 
 
+def speech_piece(x: np.ndarray, rng: np.random.Generator, low_s: float, high_s: float) -> np.ndarray:
+    """A piece of ``x`` holding between ``low_s`` and ``high_s`` seconds of detected speech (the whole clip when it
+    holds less), starting at a random point of its speech, with 0.1 s of signal around."""
+    from shared.audio.vad import detect_speech
+
+    mask = detect_speech(np.asarray(x, np.float32)).mask(len(x))
+    spoken = np.cumsum(mask)
+    want = int(rng.uniform(low_s, high_s) * SAMPLE_RATE)
+    if len(x) == 0 or spoken[-1] <= want:
+        return x
+    first = int(rng.integers(0, spoken[-1] - want + 1))  # speech samples before the piece
+    start = int(np.searchsorted(spoken, first + 1))
+    end = int(np.searchsorted(spoken, first + want)) + 1
+    pad = SAMPLE_RATE // 10
+    return x[max(0, start - pad):min(len(x), end + pad)]
+
+
 def degrade(samples: np.ndarray, condition: Condition, rng: np.random.Generator,
             babble_pool: Sequence[np.ndarray] = ()) -> np.ndarray:
     """The clean clip under ``condition``'s acoustics (before any codec), peak-normalised."""
@@ -140,6 +164,8 @@ def degrade(samples: np.ndarray, condition: Condition, rng: np.random.Generator,
         x = mix_at_snr(x, pink_noise(len(x), rng), condition.snr_db)
     elif condition.kind == "reverb":
         x = in_room(x, room_response(rng, condition.rt60_s, reflections=0.25, gap_s=0.003))
+    elif condition.kind == "short":
+        x = speech_piece(x, rng, *condition.short_s)
     return peak(x)
 
 

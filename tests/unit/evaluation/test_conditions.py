@@ -88,3 +88,25 @@ def test_every_8_khz_phone_codec_is_classed_narrow_band_and_the_clean_file_wide(
     for path, band in ((clean, WIDE), (coded, NARROW)):
         got = decode(path.read_bytes(), max_seconds=60, timeout_s=30)
         assert band_of(high_band_db(got.samples), got.source.sample_rate) == band, path
+
+
+def test_a_short_piece_holds_one_to_three_seconds_of_speech_the_same_every_run():
+    """short-1-3s: cut at the speech detector's segments, seeded per clip; a clip holding less stays whole."""
+    from shared.audio.vad import detect_speech
+    from tests.helpers import DATA
+
+    clip = decode((DATA / "librispeech-multi").glob("*/*.flac").__next__().read_bytes(), max_seconds=600,
+                  timeout_s=60).samples
+    condition = BY_NAME["short-1-3s"]
+    whole = detect_speech(clip).net_s
+    assert whole > 4
+    nets = []
+    for name in ("a", "b", "c", "d"):
+        piece = degrade(clip, condition, np.random.default_rng(seed_for(condition.name, name)))
+        again = degrade(clip, condition, np.random.default_rng(seed_for(condition.name, name)))
+        assert np.array_equal(piece, again) and len(piece) < len(clip)
+        nets.append(detect_speech(piece.astype(np.float32)).net_s)
+    assert all(0.7 <= n <= 3.6 for n in nets), nets  # the detector re-run on a cut piece is not exact
+    assert len({round(n, 2) for n in nets}) > 1  # lengths vary per clip
+    short = tone_speech(0.5) * 0  # silence: no speech to cut, the clip stays as it is (peak-normalised)
+    assert len(degrade(short, condition, np.random.default_rng(1))) == len(short)
