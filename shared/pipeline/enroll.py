@@ -12,11 +12,12 @@ from shared.core.errors import PermanentError
 from shared.core.names import parse_enroll, speaker_key
 from shared.core.records import BlobInput
 from shared.core.settings import Settings
-from shared.embedding.frontend import embed_input
+from shared.embedding.frontend import Embedded, embed_input
 from shared.gallery import tombstones
 from shared.gallery.cache import PreparedShard, shard_cache
 from shared.gallery.shards import Voiceprint, shard_of, voiceprint_id
 from shared.gallery.store import Gallery
+from shared.liveness.detector import Liveness
 from shared.pipeline import liveness_check, review, watchlist
 from shared.results import audit
 from shared.results import documents as results
@@ -67,7 +68,8 @@ def discard(storage: Storage, inp: BlobInput, when: str) -> dict:
     return {"kind": "enroll", "status": "discarded", "request_id": inp.request_id, "checked": when}
 
 
-def held_for_review(storage: Storage, inp: BlobInput, speaker: str, emb, live, start: float) -> dict:
+def held_for_review(storage: Storage, inp: BlobInput, speaker: str, emb: Embedded, live: Liveness,
+                    start: float) -> dict:
     """The ``review`` result of an enrolment the detector called an attack below its strict point."""
     held = review.hold(storage, inp, speaker, live)
     return results.base("enroll", contract.ENROLL, inp.blob, inp.etag, status="review", model_id=emb.model.id,
