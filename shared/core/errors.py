@@ -2,7 +2,8 @@
 
 A :class:`PermanentError` can never succeed on retry (bad audio, a bad blob name):
 the function writes a ``rejected`` result at once and returns normally, so the
-trigger is completed. A :class:`TransientError` (storage throttled, a timeout)
+trigger is completed (a :class:`DeploymentError`, the configuration's fault, writes an
+``error`` result the same way). A :class:`TransientError` (storage throttled, a timeout)
 is raised out of the function so that the host retries it; after the last retry
 an ``error`` result is written for an operator.
 """
@@ -36,6 +37,14 @@ class PermanentError(VoiceIdError):
 
     code = "rejected"
     hint = "Fix the input and upload it again."
+    status = "rejected"  # the result's status
+
+
+class DeploymentError(PermanentError):
+    """The deployment cannot serve any input as configured (its speaker model has no gallery while another model's
+    does): an ``error`` result at once, for an operator; never retried, since every retry would fail the same way."""
+
+    status = "error"
 
 
 class TransientError(VoiceIdError):

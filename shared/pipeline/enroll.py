@@ -18,7 +18,7 @@ from shared.gallery.cache import PreparedShard, shard_cache
 from shared.gallery.shards import Voiceprint, shard_of, voiceprint_id
 from shared.gallery.store import Gallery
 from shared.liveness.detector import Liveness
-from shared.pipeline import liveness_check, review, watchlist
+from shared.pipeline import gallery_model, liveness_check, review, watchlist
 from shared.results import audit
 from shared.results import documents as results
 from shared.scoring import integrity
@@ -112,6 +112,7 @@ def handle_enroll(inp: BlobInput, settings: Settings) -> dict:
             net_speech_s=emb.audio["net_speech_s"], created_at=results.now_iso(), band=emb.audio["band"],
         )
         gallery = Gallery(storage, emb.model, settings.shard_count, keyring(settings.voiceprint_keys))
+        gallery_model.require_own_gallery(gallery, settings.model)  # never start a second gallery by accident
         stats, shards = held_gallery(gallery, settings)
         checked = integrity.check(vp.embedding, vp.key, shards, stats.tail_model(settings.score_tail),
                                   settings.target_far, vp.band)

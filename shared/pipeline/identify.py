@@ -22,7 +22,7 @@ from shared.core.settings import Settings
 from shared.embedding.frontend import embed_input
 from shared.gallery.shards import shard_of
 from shared.gallery.store import Gallery
-from shared.pipeline import challenge, liveness_check, lockout, watchlist
+from shared.pipeline import challenge, gallery_model, liveness_check, lockout, watchlist
 from shared.results import documents as results
 from shared.storage import sealing
 from shared.storage.azure import get_storage
@@ -66,12 +66,14 @@ def handle_identify(inp: BlobInput, settings: Settings) -> list[str]:
             listed = watchlist.screen_probe(storage, settings, emb.model, emb.vector, emb.audio.get("band", ""))
         if target.claimed is not None:  # identification reports a match; verification may refuse on it
             watchlist.refuse_if_listed(listed, settings.watchlist_verify, "verify.watchlist", {"audio": emb.audio})
+        gallery = Gallery(storage, emb.model, settings.shard_count, sealing.keyring(settings.voiceprint_keys))
+        gallery_model.require_own_gallery(gallery, settings.model)
     except PermanentError as err:
         kind = target.kind if target else ("verify" if "/" in inp.blob else "identify")
         if err.code in COUNTED_FAILURES and target.claimed is not None:  # counts against the claim like a reject
             lockout.note_outcome(storage, speaker_key(target.claimed), target.claimed, inp.request_id, False,
                                  settings)
-        doc = results.failure(kind, contract.IDENTIFY, inp.blob, inp.etag, err, status="rejected",
+        doc = results.failure(kind, contract.IDENTIFY, inp.blob, inp.etag, err, status=err.status,
                               timings_ms={"total": results.ms_since(start)}, request_id=inp.request_id)
         results.write(storage, contract.IDENTIFY, inp.blob, doc)
         return []
@@ -80,7 +82,7 @@ def handle_identify(inp: BlobInput, settings: Settings) -> list[str]:
     np.save(buf, emb.vector, allow_pickle=False)
     probe = contract.probe_blob(inp.request_id)
     sealing.write_blob(storage, sealing.keyring(settings.voiceprint_keys), contract.MATCH_STATE, probe, buf.getvalue())
-    count = Gallery(storage, emb.model, settings.shard_count, sealing.keyring(settings.voiceprint_keys)).shard_count
+    count = gallery.shard_count
     if target.claimed is None:
         shards = tuple(range(count))
     else:

@@ -62,7 +62,7 @@ def failure(kind: str, container: str, blob: str, etag: str, err: VoiceIdError, 
 def rejected(kind: str, container: str, inp: BlobInput, err: VoiceIdError, start: float,
              model_id: str | None = None) -> dict:
     """The ``rejected`` document of an input a trigger refused (``start``: when the trigger began)."""
-    return failure(kind, container, inp.blob, inp.etag, err, status="rejected", model_id=model_id,
+    return failure(kind, container, inp.blob, inp.etag, err, status=getattr(err, "status", "rejected"), model_id=model_id,
                    timings_ms={"total": ms_since(start)}, request_id=inp.request_id)
 
 

@@ -16,6 +16,7 @@ from shared.core.records import BlobInput
 from shared.embedding.embedder import get_embedder
 from shared.localhost.functions import encode_message
 from shared.ops.reembed import reembed
+from shared.pipeline.enroll import handle_enroll
 from shared.pipeline.identify import handle_identify
 from tests.helpers import FOLDER_SPEAKERS, assert_valid, clips, voiceid
 
@@ -32,6 +33,26 @@ def by_model(client) -> dict[str, dict[str, int]]:
     for row in client.speakers():
         out.setdefault(row["model_id"], {})[row["speaker"]] = row["voiceprints"]
     return out
+
+
+def test_before_reembed_the_new_model_refuses_instead_of_losing_the_gallery(enrolled, client, fused):
+    """VOICEID_MODEL changed, gallery not carried over: an error result naming the fix, not "unknown" for everyone
+    (in-process with fusion; the host keeps ECAPA). After reembed the same probe is matched (the last test)."""
+    assert get_embedder(fused).info.id not in by_model(client)  # this module is the first to build fusion's gallery
+    probe = clips(FOLDER_SPEAKERS[1])[-1]
+    blob = f"before-reembed-{probe.name}"
+    jobs = handle_identify(BlobInput(container=contract.IDENTIFY, blob=blob, etag='"0x8DPRE"',
+                                     data=probe.read_bytes()), fused)
+    assert jobs == []  # nothing fanned out
+    doc = client.storage.read_json(contract.RESULTS, contract.result_blob_name(contract.IDENTIFY, blob))
+    assert (doc["status"], doc["error"]["code"]) == ("error", "gallery.other_model"), doc
+    assert "voiceid reembed --to fusion" in doc["error"]["hint"]
+    assert get_embedder(client.settings).info.id in doc["stored_models"]
+    assert_valid(doc)
+    enrol = handle_enroll(BlobInput(container=contract.ENROLL, blob="Not Started/x.flac", etag='"0x8DPRE2"',
+                                    data=probe.read_bytes()), fused)
+    assert (enrol["status"], enrol["error"]["code"]) == ("error", "gallery.other_model")  # no second gallery begun
+    assert get_embedder(fused).info.id not in by_model(client)
 
 
 def test_reembed_carries_every_voiceprint_over_and_resumes(enrolled, client, fused):
