@@ -160,7 +160,7 @@ def mixed_gallery(trials: list[Trial], clean: dict, phone: dict, settings: Setti
 
 
 def run_model(model: str, conditions: list[Condition], target_far: float, poc_conditions: set[str],
-              lists: tuple[str, ...] = DEFAULT_LISTS, extras: bool = True) -> dict:
+              lists: tuple[str, ...] = DEFAULT_LISTS, extras: bool = True, both: tuple[str, ...] = BOTH_SIDES) -> dict:
     """Every condition on every list; ``extras``: also the reverse conditions and the mixed-channel gallery."""
     settings = model_settings(model, target_far=target_far)
     model_id = get_embedder(settings).info.id
@@ -197,7 +197,7 @@ def run_model(model: str, conditions: list[Condition], target_far: float, poc_co
             if poc:
                 cond_poc = {f: poc.get(f, c, pool) for f in enrols}
                 rows["reverse"][cname]["poc"] = poc_condition(trials, clean_poc, cond_poc, "enrol")
-        for c in (c for c in conditions if c.name in BOTH_SIDES):
+        for c in (c for c in conditions if c.name in both):
             cond = {f: product.get(f, c, pool) for f in enrols + tests}
             rows["both"][c.name] = {"product": score_condition(trials, clean, cond, settings, model_id, threshold,
                                                                "both")}
@@ -282,6 +282,9 @@ def main() -> None:
                         help=f"trial lists to score (default: {', '.join(LISTS)}; also {', '.join(MORE_LISTS)})")
     parser.add_argument("--probe-only", action="store_true",
                         help="only the listed conditions: skip the reverse conditions and the mixed-channel gallery")
+    parser.add_argument("--both", default=",".join(BOTH_SIDES),
+                        help="conditions also scored with the enrolments under them (matched channel; default: "
+                             "the short condition)")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--summary", type=Path, nargs="+", metavar="JSON",
                         help="print the table over models of earlier runs' --json files, and stop")
@@ -299,7 +302,7 @@ def main() -> None:
     for i, model in enumerate(args.models.split(",")):
         poc = set(filter(None, args.poc_conditions.split(","))) if i == 0 else set()
         results[model] = run_model(model, conditions, args.target_far, poc, tuple(args.lists.split(",")),
-                                   extras=not args.probe_only)
+                                   extras=not args.probe_only, both=tuple(filter(None, args.both.split(","))))
     print(f"\nmachine: {machine()}; operating point: target FAR {args.target_far:.2%}")
     print_tables(results)
     summary(results)
