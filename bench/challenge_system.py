@@ -34,15 +34,15 @@ attack is the share that is accepted without a challenge when the voice matches.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from bench.challenge_digits import spoken_string, takes
+from bench.challenge_digits import pct, spoken_string, takes
 from bench.common import KIT, machine, model_settings
+from bench.latency import wav_bytes
 from bench.liveness_backend import SHIPPED
 from shared.audio import digits
 from shared.core.settings import Settings
@@ -54,14 +54,6 @@ from shared.scoring.stats import build
 
 CORPORA = ("hyke-telephone", "librispeech-multi", "librispeech-single")  # the gallery around every part
 STEP_UP_ALSO = ("spoof/bonafide/tortoise-voices",)  # the demo pages' human voices: stepped-up share only
-
-
-def wav_bytes(samples: np.ndarray) -> bytes:
-    import soundfile
-
-    out = io.BytesIO()
-    soundfile.write(out, samples, digits.SAMPLE_RATE, format="WAV", subtype="PCM_16")
-    return out.getvalue()
 
 
 def embed(data: bytes, settings: Settings) -> Embedded:
@@ -149,10 +141,6 @@ def summarise_honest(rows: list[dict], settings: Settings) -> dict:
                        "rejected_at_once_pct": pct([r[policy]["decision"] == "reject" for r in rows]),
                        "answer_digits_match_pct": pct([r["answer"]["digits_match"] for r in rows])}
     return out
-
-
-def pct(flags) -> float:
-    return round(100 * float(np.mean(flags)), 2) if len(flags) else float("nan")
 
 
 def corpus_speakers(corpus: str, enrol: int) -> dict[str, list[Path]]:

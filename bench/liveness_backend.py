@@ -34,7 +34,7 @@ from shared.evaluation.liveness import (
 )
 from shared.evaluation.liveness_training import NARROW_BAND
 from shared.liveness.backend import LinearBackend
-from shared.liveness.features import PARTS, WIDTH, FeatureCache
+from shared.liveness.features import PARTS, WIDTH, FeatureCache, select
 
 AASIST5 = KIT.parent / "models" / "aasist-asvspoof5" / "AASIST-ASVspoof5.pth"  # the ASVspoof 5 baseline (2024 attacks)
 STUDY_PARTS = {**PARTS, "aasist5_hidden": slice(WIDTH, WIDTH + 160), "aasist5_logits": slice(WIDTH + 160, WIDTH + 162)}
@@ -68,10 +68,6 @@ def features_of(rows, root: Path, cache: FeatureCache, augment: str = "", aasist
     return np.hstack([x, aasist_rows(files, AASIST5, aasist5, augment, bar)]) if aasist5 is not None else x
 
 
-def select(rows: np.ndarray, names) -> np.ndarray:
-    """The columns of the named parts (the product's, and the study's ASVspoof 5 AASIST's)."""
-    return np.hstack([rows[:, STUDY_PARTS[p]] for p in names])
-
 
 @dataclass(frozen=True)
 class Study:
@@ -91,7 +87,7 @@ class Study:
     origin: np.ndarray
 
     def parts(self, names) -> Study:
-        return replace(self, x=select(self.x, names))
+        return replace(self, x=select(self.x, names, STUDY_PARTS))
 
     @classmethod
     def build(cls, rows, root: Path, cache: FeatureCache, replays: bool, phone: bool,

@@ -38,17 +38,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_fetch(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from shared.core import contract
-    from shared.pipeline.review import get
-
-    client = make_client()
-    held = get(client.storage, args.id)
-    got = client.storage.read(contract.ENROLL, held.blob) if held else None
-    if got is None:
+    held = make_client().review_audio(args.id)
+    if held is None:
         raise SystemExit(f"voiceid: no held recording under review {args.id!r} (voiceid review list shows the open ones)")
-    out = Path(args.out or Path(held.blob).name)
-    out.write_bytes(got[0])
-    print(f"saved enroll/{held.blob} ({len(got[0])} bytes) to {out}")
+    blob, data = held
+    out = Path(args.out or Path(blob).name)
+    out.write_bytes(data)
+    print(f"saved enroll/{blob} ({len(data)} bytes) to {out}")
     return 0
 
 

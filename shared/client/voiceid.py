@@ -127,6 +127,14 @@ class VoiceId:
 
         return [r.public() for r in pending(self.storage)]
 
+    def review_audio(self, review_id: str) -> tuple[str, bytes] | None:
+        """The held recording of an open review (its enrol blob name and bytes), to listen to; None when there is none."""
+        from shared.pipeline.review import get
+
+        held = get(self.storage, review_id)
+        got = self.storage.read(contract.ENROLL, held.blob) if held else None
+        return (held.blob, got[0]) if got else None
+
     def review_approve(self, review_id: str, timeout_s: float = 120.0, wait: bool = True) -> dict:
         """Approve a held enrolment (audited with ``VOICEID_ACTOR``, else the OS user); returns its enrol result."""
         from shared.pipeline.review import approve

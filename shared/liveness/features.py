@@ -51,9 +51,9 @@ def clip_features(samples: np.ndarray, model: aasist.AASIST, embedder) -> np.nda
     return np.concatenate([aasist_features(samples, model), speaker_features(samples, embedder)]).astype(np.float32)
 
 
-def select(rows: np.ndarray, parts: Iterable[str]) -> np.ndarray:
-    """The columns of the named parts, side by side."""
-    return np.hstack([rows[:, PARTS[p]] for p in parts])
+def select(rows: np.ndarray, parts: Iterable[str], layout: dict[str, slice] = PARTS) -> np.ndarray:
+    """The columns of the named parts, side by side (``layout``: where each part lies; a study may add columns)."""
+    return np.hstack([rows[:, layout[p]] for p in parts])
 
 
 class FeatureCache:
